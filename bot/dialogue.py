@@ -1,0 +1,263 @@
+"""The core: a person's input (text, command, button) and their state -> replies as plain data.
+
+Transport-neutral: no Telegram here. The Telegram adapter, the terminal chat and `legpress-bot ask` all call
+the same three methods (`on_text`, `on_command`, `on_button`) and only render what comes back.
+
+Button data (at most 64 bytes, short versioned prefixes):
+  e:<entry-id>          open an entry
+  l:<cause|fix|faq>     list the entries of a kind
+  c:<entry-id|->        start the questionnaire (focused on an entry, or not)
+  q:...                 questionnaire steps (see bot.questionnaire)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot import questionnaire as qn
+from bot.knowledge import Entry, KnowledgeBase
+from bot.matching import Match, Matcher
+from bot.replies import Button, Reply, bold, entry_html, esc, italic, link, rows
+from bot.safety import detect_red_flag, urgent_reply
+
+ChatKind = Literal["private", "group"]
+
+KIND_TITLES = {"cause": "Common causes", "fix": "Fixes", "faq": "Frequently asked questions"}
+KIND_COMMANDS = {"causes": "cause", "fixes": "fix", "faq": "faq"}
+LIST_PROMPTS = {
+    "cause": "Five common reasons the leg press hurts the lower back. Tap one to read it and see its fixes.",
+    "fix": "Six ways to take the strain off your lower back. Tap one for the details.",
+    "faq": "The questions people ask most. Tap one for the answer.",
+}
+COMMAND_MENU: tuple[tuple[str, str], ...] = (
+    ("causes", "Why the leg press can hurt your lower back"),
+    ("fixes", "What to do about it"),
+    ("faq", "Frequently asked questions"),
+    ("check", "A short check: which causes fit you"),
+    ("help", "How to use this bot"),
+    ("about", "Source and disclaimer"),
+    ("cancel", "Stop the current check"),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the core decided: the replies to send, the person's new state and, for analytics, the match."""
+
+    replies: tuple[Reply, ...]
+    state: qn.CheckState | None = None
+    match: Match | None = None
+    notice: str | None = None  # a short toast for a button press (Telegram's answerCallbackQuery)
+    urgent: bool = False
+    events: tuple[str, ...] = field(default_factory=tuple)  # e.g. "check-started", for analytics
+
+
+class Dialogue:
+    def __init__(self, kb: KnowledgeBase, matcher: Matcher) -> None:
+        self.kb = kb
+        self.matcher = matcher
+
+    # ------------------------------------------------------------------------------------------ text
+    def is_urgent(self, text: str) -> bool:
+        return detect_red_flag(self.kb, text) is not None
+
+    def on_text(
+        self, text: str, state: qn.CheckState | None, chat: ChatKind = "private", now: float = 0.0
+    ) -> Outcome:
+        """A free-text message: red flags first, then the best answer, and the check offered after it."""
+        flag = detect_red_flag(self.kb, text)
+        if flag is not None:
+            # the urgent message comes first; an ongoing check stops, there is nothing to narrow down
+            return Outcome((urgent_reply(self.kb, flag),), None, urgent=True, events=("red-flag-text",))
+        if not text.strip():
+            return Outcome((self.no_match_reply(),), state)
+        m = self.matcher.match(text)
+        replies: list[Reply]
+        if m.band == "confident" and m.entry is not None:
+            replies = [self.entry_reply(m.entry, chat)]
+        elif m.band == "unsure" and m.entry is not None:
+            replies = [self.did_you_mean_reply(m)]
+        else:
+            replies = [self.no_match_reply()]
+        if state is not None and not qn.expired(state, now):
+            replies.append(qn.resume_reply(self.kb, state))
+        return Outcome(tuple(replies), state, match=m)
+
+    # -------------------------------------------------------------------------------------- commands
+    def on_command(
+        self,
+        name: str,
+        arg: str,
+        state: qn.CheckState | None,
+        chat: ChatKind = "private",
+        now: float = 0.0,
+        run_id: str = "",
+    ) -> Outcome:
+        name = name.lower()
+        if name == "start":
+            payload = arg.strip()
+            if payload == "check":
+                return self.start_check(None, state, chat, now, run_id)
+            if payload.startswith("check-") and self.kb.get(payload[6:]):
+                return self.start_check(payload[6:], state, chat, now, run_id)
+            entry = self.kb.get(payload) if payload else None
+            if entry is not None:
+                return Outcome((self.entry_reply(entry, chat),), state)
+            return Outcome((self.welcome_reply(),), state)
+        if name == "help":
+            return Outcome((self.help_reply(),), state)
+        if name == "about":
+            return Outcome((self.about_reply(),), state)
+        if name in KIND_COMMANDS:
+            return Outcome((self.list_reply(KIND_COMMANDS[name]),), state)
+        if name == "check":
+            return self.start_check(None, state, chat, now, run_id)
+        if name == "cancel":
+            if state is None:
+                return Outcome((Reply("Nothing to cancel. Ask me anything, or try /check."),), None)
+            return Outcome((qn.cancelled_reply(self.kb),), None, events=("check-cancelled",))
+        return Outcome((Reply(f"I don't know that command. {self.commands_hint()}"),), state)
+
+    # --------------------------------------------------------------------------------------- buttons
+    def on_button(
+        self,
+        data: str,
+        state: qn.CheckState | None,
+        chat: ChatKind = "private",
+        now: float = 0.0,
+        run_id: str = "",
+    ) -> Outcome:
+        """A button press. Unknown or stale data is answered politely, never raised."""
+        prefix, _, rest = data.partition(":")
+        if prefix == "e":
+            entry = self.kb.get(rest)
+            if entry is None:
+                return self.expired_button()
+            return Outcome((self.entry_reply(entry, chat),), state)
+        if prefix == "l" and rest in KIND_TITLES:
+            return Outcome((self.list_reply(rest),), state)
+        if prefix == "c":
+            focus = rest if rest and rest != "-" else None
+            if focus is not None and self.kb.get(focus) is None:
+                return self.expired_button()
+            return self.start_check(focus, state, chat, now, run_id)
+        if prefix == "q":
+            return self.check_step(rest, state, chat, now)
+        return self.expired_button()
+
+    def expired_button(self) -> Outcome:
+        return Outcome((), None, notice="This button has expired. Send your question again, or use /help.")
+
+    # ------------------------------------------------------------------------------------- questionnaire
+    def start_check(
+        self, focus: str | None, state: qn.CheckState | None, chat: ChatKind, now: float, run_id: str
+    ) -> Outcome:
+        if chat == "group":
+            payload = f"check-{focus}" if focus else "check"
+            return Outcome(
+                (
+                    Reply(
+                        "The check asks about your own back, so it runs in a private chat with me.",
+                        buttons=rows([Button("Start the check in private", start_payload=payload)]),
+                    ),
+                ),
+                state,
+            )
+        if self.kb.questionnaire is None:
+            return Outcome((Reply("The check is not available right now."),), state)
+        new_state, reply = qn.start(self.kb, focus, now, run_id)
+        return Outcome((reply,), new_state, events=("check-started",))
+
+    def check_step(self, data: str, state: qn.CheckState | None, chat: ChatKind, now: float) -> Outcome:
+        if self.kb.questionnaire is None:
+            return self.expired_button()
+        step = qn.step(self.kb, state, data, now)
+        return Outcome(step.replies, step.state, notice=step.notice, urgent=step.urgent, events=step.events)
+
+    # ---------------------------------------------------------------------------------------- replies
+    def entry_reply(self, entry: Entry, chat: ChatKind = "private") -> Reply:
+        text = entry_html(entry.title, entry.answer)
+        offer = qn.offer_text(self.kb, entry)
+        buttons = [Button(self._related_label(r), data=f"e:{r.id}") for r in self._related(entry)]
+        if self.kb.questionnaire is not None:
+            check = (
+                Button(offer, data=f"c:{entry.id}")
+                if chat == "private"
+                else Button(offer, start_payload=f"check-{entry.id}")
+            )
+            buttons.append(check)
+        footer = f"\n\n{italic(self.kb.meta.disclaimer)}" if entry.kind == "cause" else ""
+        return Reply(text + footer, buttons=rows(buttons), entry_id=entry.id)
+
+    def _related(self, entry: Entry) -> list[Entry]:
+        related = [self.kb.get(r) for r in entry.related]
+        return [e for e in related if e is not None]
+
+    def _related_label(self, entry: Entry) -> str:
+        prefix = {"cause": "Cause", "fix": "Fix", "faq": "FAQ"}.get(entry.kind, "")
+        return f"{prefix}: {entry.button_label}" if prefix else entry.button_label
+
+    def did_you_mean_reply(self, m: Match) -> Reply:
+        seen: list[Entry] = []
+        for c in m.candidates:
+            if c.entry not in seen:
+                seen.append(c.entry)
+        buttons = [Button(e.title, data=f"e:{e.id}") for e in seen[:3]]
+        return Reply("I'm not sure I understood. Did you mean…", buttons=rows(buttons))
+
+    def no_match_reply(self) -> Reply:
+        return Reply(
+            "Sorry, I can't answer that one. I only know about lower-back pain on the leg press: "
+            "why it happens and what to do about it.\n\n"
+            "Try asking in your own words (for example, “why does my back hurt after leg press?”), "
+            f"or browse: {self.commands_hint()}",
+            buttons=self.menu_buttons(),
+        )
+
+    def commands_hint(self) -> str:
+        return "/causes, /fixes, /faq, or /check for a quick personal check."
+
+    def menu_buttons(self) -> tuple[tuple[Button, ...], ...]:
+        menu = [Button("Causes", data="l:cause"), Button("Fixes", data="l:fix"), Button("FAQ", data="l:faq")]
+        return (tuple(menu),)
+
+    def list_reply(self, kind: str) -> Reply:
+        entries = self.kb.of_kind(kind)
+        buttons = [Button(e.button_label if kind != "faq" else e.title, data=f"e:{e.id}") for e in entries]
+        return Reply(f"{bold(KIND_TITLES[kind])}\n\n{esc(LIST_PROMPTS[kind])}", buttons=rows(buttons))
+
+    def welcome_reply(self) -> Reply:
+        meta = self.kb.meta
+        text = (
+            f"Hi! I'm {bold(meta.bot_name)}. Tell me, in your own words, what happens to your lower back "
+            "on the leg press, and I'll explain the likely causes and what to do about it.\n\n"
+            f"Browse {self.commands_hint()}\n\n{italic(meta.disclaimer)}"
+        )
+        return Reply(text, buttons=self.menu_buttons())
+
+    def help_reply(self) -> Reply:
+        lines = "\n".join(f"/{c} – {esc(d)}" for c, d in COMMAND_MENU)
+        text = (
+            "Ask me anything about lower-back pain on the leg press, in your own words. For example:\n"
+            "• “why does my back hurt after leg press?”\n"
+            "• “where should my feet go?”\n"
+            "• “do I need a belt?”\n\n"
+            f"{lines}\n\n"
+            "In a group, mention me or reply to my message, or use the commands."
+        )
+        return Reply(text, buttons=self.menu_buttons())
+
+    def about_reply(self) -> Reply:
+        meta = self.kb.meta
+        source = link(meta.source_title, meta.source_url) if meta.source_url else italic(meta.source_title)
+        about = f"{esc(meta.about)}\n\n" if meta.about else ""
+        return Reply(f"{about}Source: {source}\n\n{italic(meta.disclaimer)}")
+
+    # ---------------------------------------------------------------------------------------- inline
+    def inline_results(self, query: str, limit: int = 5) -> Sequence[Entry]:
+        """Entries for inline mode: the best matches, or all causes when the query is empty."""
+        if not query.strip():
+            return self.kb.of_kind("cause")
+        return [c.entry for c in self.matcher.search(query, limit)]
