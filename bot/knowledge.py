@@ -24,9 +24,9 @@ CONCEPT_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TOP_KEYS = {"meta", "matching", "entries", "questionnaire", "red_flags"}
 META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about"}
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
-MATCHING_KEYS = {"thresholds", "concepts", "gate", "keep_words", "question_words"}
+MATCHING_KEYS = {"thresholds", "concepts", "gate", "keep_words", "question_words", "tie_break_kinds"}
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
-GATE_KEYS = {"subjects", "off_topic"}
+GATE_KEYS = {"subjects", "pairs", "off_topic"}
 GATE_RULE_KEYS = {"concepts", "with", "unless", "name"}
 
 
@@ -105,9 +105,11 @@ class MatchingConfig:
     margin: float = 8.0
     concepts: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     subjects: frozenset[str] = frozenset()
+    pairs: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     off_topic: tuple[GateRule, ...] = ()
     keep_words: frozenset[str] = frozenset()
     question_words: frozenset[str] = frozenset()
+    tie_break_kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,10 @@ def _parse_entry(i: int, raw: Any, c: _Collector) -> Entry | None:
     if title and answer:
         size = len(entry_html(title, answer))
         if size > MAX_MESSAGE_CHARS - 300:  # room for the disclaimer line and the follow-up offer
-            bad("answer", f"too long for one Telegram message ({size} characters formatted; keep it under 3796)")
+            bad(
+                "answer",
+                f"too long for one Telegram message ({size} characters formatted; keep it under 3796)",
+            )
     if not ok:
         return None
     assert isinstance(eid, str) and title and answer and questions is not None
@@ -325,6 +330,19 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
     for key in sorted(set(gate) - GATE_KEYS):
         c.add(("matching", "gate", key), None, f"matching.gate.{key}", "unknown key")
     subjects = concept_set(gate.get("subjects"), ("matching", "gate", "subjects"), "matching.gate.subjects")
+    pairs: dict[str, frozenset[str]] = {}
+    raw_pairs = gate.get("pairs", {}) or {}
+    if not isinstance(raw_pairs, dict):
+        c.add(
+            ("matching", "gate", "pairs"), None, "matching.gate.pairs", "must map a concept to its companions"
+        )
+        raw_pairs = {}
+    for name, companions in raw_pairs.items():
+        p = ("matching", "gate", "pairs", name)
+        fld = f"matching.gate.pairs.{name}"
+        if name not in concepts:
+            c.add(p, None, fld, f"unknown concept {name!r} (define it under matching.concepts)")
+        pairs[str(name)] = concept_set(companions, p, fld)
     rules = []
     raw_rules = gate.get("off_topic", []) or []
     if not isinstance(raw_rules, list):
@@ -352,12 +370,17 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
     qwords = _str_list(raw.get("question_words", []))
     if qwords is None:
         c.add(("matching", "question_words"), None, "matching.question_words", "must be a list of words")
+    tie_kinds = _str_list(raw.get("tie_break_kinds", []))
+    if tie_kinds is None or any(k not in KINDS for k in tie_kinds):
+        c.add(("matching", "tie_break_kinds"), None, "matching.tie_break_kinds", f"a list of: {', '.join(KINDS)}")
     return MatchingConfig(
+        tie_break_kinds=tuple(k for k in tie_kinds or () if k in KINDS),
         confident=numbers["confident"],
         unsure=numbers["unsure"],
         margin=numbers["margin"],
         concepts=MappingProxyType(concepts),
         subjects=subjects,
+        pairs=MappingProxyType(pairs),
         off_topic=tuple(rules),
         keep_words=frozenset(w.lower() for w in keep or ()),
         question_words=frozenset(w.lower() for w in qwords or ()),
@@ -376,7 +399,9 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
         problem = getattr(exc, "problem", None) or str(exc)
         raise KnowledgeError([Problem(file, line, None, None, f"not valid YAML: {problem}")]) from None
     if not isinstance(data, dict):
-        raise KnowledgeError([Problem(file, 1, None, None, "the file must be a mapping with meta and entries")])
+        raise KnowledgeError(
+            [Problem(file, 1, None, None, "the file must be a mapping with meta and entries")]
+        )
     for key in sorted(set(data) - TOP_KEYS, key=str):
         c.add((key,), None, str(key), f"unknown top-level key (allowed: {', '.join(sorted(TOP_KEYS))})")
 
@@ -394,16 +419,19 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
         if entry is None:
             continue
         if entry.id in seen:
-            c.add(("entries", i, "id"), entry.id, "id", f"duplicate id (first used by entry #{seen[entry.id] + 1})")
+            c.add(
+                ("entries", i, "id"),
+                entry.id,
+                "id",
+                f"duplicate id (first used by entry #{seen[entry.id] + 1})",
+            )
             continue
         seen[entry.id] = i
         entries.append(entry)
     for entry in entries:
         i = seen[entry.id]
         for n, rid in enumerate(entry.related):
-            if rid not in seen and not any(
-                isinstance(r, dict) and r.get("id") == rid for r in raw_entries
-            ):
+            if rid not in seen and not any(isinstance(r, dict) and r.get("id") == rid for r in raw_entries):
                 c.add(("entries", i, "related", n), entry.id, "related", f"unknown entry id {rid!r}")
             elif rid == entry.id:
                 c.add(("entries", i, "related", n), entry.id, "related", "an entry cannot relate to itself")

@@ -19,7 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.knowledge import Entry, KnowledgeBase
@@ -29,8 +29,16 @@ Band = Literal["confident", "unsure", "none"]
 MAX_QUERY_CHARS = 6000  # longer messages keep their head and tail: the question is usually in one of them
 WORD_WEIGHT_CAP = 1.2  # words outside the concept map never outweigh a concept
 CONCEPT_BOOST = 2.0
-OTHER_SENTENCE_WEIGHT = 0.5  # sentences that tell a story, beside the one that asks
+OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
+SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
 MAX_ALTERNATIVES = 3
+DOC_SHARE = 0.5  # score = this share from the closest single question, the rest from the entry as a whole
+
+
+def idf(n_entries: int, df: int) -> float:
+    """Rarity of a term across entries: near zero for words every entry uses (leg press, back)."""
+    return math.log((n_entries + 1) / df)
+
 
 _STOPWORDS = frozenset(
     """a an the and or but if so of to in on at for with from by as into onto about after before during
@@ -46,14 +54,16 @@ _STOPWORDS = frozenset(
 )
 
 _APOSTROPHES = str.maketrans({"’": "", "'": "", "`": "", "´": ""})
+_EMOJI_WORDS = str.maketrans({"👣": " feet ", "🦶": " foot ", "🦵": " leg ", "🍑": " butt ", "🩺": " doctor "})
 _NON_WORD = re.compile(r"[^a-z0-9]+")
-_SENTENCE_END = re.compile(r"(?<=[.!?\n;])\s*|\s*(?:\bbut\b|\bso\b)\s+")
+# sentence ends, and commas, colons or "but" before a new clause that may be the one asking
+_CLAUSE_END = re.compile(r"(?<=[.!?\n;:])|(?<=,)(?=\s*(?:what|whats|how|why|which|should|can|could|is|do|does)\b)|\bbut\b", re.I)
 
 
 # ----------------------------------------------------------------------------------------- text basics
 def normalise(text: str) -> str:
     """Lowercase ASCII-ish words separated by single spaces: emoji, punctuation and accents removed."""
-    text = unicodedata.normalize("NFKD", text).casefold().translate(_APOSTROPHES)
+    text = unicodedata.normalize("NFKD", text.translate(_EMOJI_WORDS)).casefold().translate(_APOSTROPHES)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", text).split())
 
@@ -80,13 +90,14 @@ def _clip_query(text: str) -> str:
     return text[:head] + "\n" + text[-(MAX_QUERY_CHARS - head) :]
 
 
-def split_sentences(text: str) -> list[tuple[str, bool]]:
-    """(sentence, asks) pairs; a sentence asks when it ends with '?'."""
+def split_sentences(text: str, question_words: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
+    """(sentence, asks) pairs; a sentence asks when it ends with '?' or starts with a question word."""
     out = []
-    for part in re.split(r"(?<=[.!?\n;])", text):
+    for part in _CLAUSE_END.split(text):
         part = part.strip()
         if part:
-            out.append((part, part.endswith("?")))
+            first = tokens(part[:40])[:1]
+            out.append((part, part.endswith("?") or bool(first and first[0] in question_words)))
     return out
 
 
@@ -94,6 +105,33 @@ def split_sentences(text: str) -> list[tuple[str, bool]]:
 def everyday_words() -> frozenset[str]:
     raw = resources.files("bot").joinpath("data/everyday.txt").read_text(encoding="utf-8")
     return frozenset(w.strip() for w in raw.splitlines() if w.strip() and not w.startswith("#"))
+
+
+class DeletionIndex:
+    """Candidate corrections in constant time: words indexed by their one- and two-letter deletions
+    (the SymSpell idea), so a long message full of unknown words costs a few lookups per word, not a scan
+    of the vocabulary. The exact distance is then checked with rapidfuzz."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._by_key: dict[str, set[str]] = defaultdict(set)
+        for w in words:
+            for key in self._deletes(w, 2 if len(w) >= 7 else 1):
+                self._by_key[key].add(w)
+
+    @staticmethod
+    def _deletes(word: str, depth: int) -> set[str]:
+        out = {word}
+        frontier = {word}
+        for _ in range(depth):
+            frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w)) if len(w) > 2}
+            out |= frontier
+        return out
+
+    def candidates(self, word: str, max_edits: int) -> list[str]:
+        found: set[str] = set()
+        for key in self._deletes(word, max_edits):
+            found |= self._by_key.get(key, set())
+        return sorted(found)
 
 
 # ------------------------------------------------------------------------------------------------ types
@@ -123,6 +161,7 @@ class Analysis:
 
     terms: dict[str, float]
     concepts: frozenset[str]
+    asked: frozenset[str] = frozenset()  # concepts of the clauses that ask, when they lead
 
 
 # ---------------------------------------------------------------------------------------------- matcher
@@ -146,7 +185,7 @@ class Matcher:
         for e in kb.entries:
             for text in (*e.questions, e.title, *e.keywords):
                 kb_words.update(tokens(text))
-        self._kb_vocab = sorted(w for w in kb_words if len(w) >= 3 and w.isalpha())
+        self._typos = DeletionIndex(w for w in kb_words if len(w) >= 3 and w.isalpha())
         self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | _STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
 
@@ -167,7 +206,7 @@ class Matcher:
             for t in et:
                 entry_df[t] += 1
         n = max(1, len(kb.entries))
-        self._idf = {t: math.log(1.0 + n / df) for t, df in entry_df.items()}
+        self._idf = {t: idf(n, df) for t, df in entry_df.items()}
         self._postings_doc: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._doc_entry: list[int] = []
         self._doc_norm: list[float] = []
@@ -185,12 +224,7 @@ class Matcher:
             self._entry_norm.append(math.sqrt(sum(v * v for v in vec.values())) or 1.0)
             for t, v in vec.items():
                 self._postings_entry[t].append((i, v))
-        # entries that give the same advice agree rather than compete
-        self._agree: set[tuple[str, str]] = set()
-        for e in kb.entries:
-            for r in e.related:
-                self._agree.add((e.id, r))
-                self._agree.add((r, e.id))
+        self._related = {e.id: frozenset(e.related) for e in kb.entries}
 
     # ----------------------------------------------------------------------------------- term handling
     def _weight(self, term: str) -> float:
@@ -200,11 +234,19 @@ class Matcher:
         return min(idf, WORD_WEIGHT_CAP)
 
     def _correct_uncached(self, word: str) -> str:
-        if word in self._known or len(word) < 4 or not word.isalpha():
+        """The closest knowledge-base word within 1 edit (2 for long words); ties go to the most similar."""
+        if word in self._known or len(word) < 3 or not word.isalpha():
             return word
         max_edits = 1 if len(word) < 7 else 2
-        best = process.extractOne(word, self._kb_vocab, scorer=OSA.distance, score_cutoff=max_edits)
-        return str(best[0]) if best else word
+        candidates = self._typos.candidates(word, max_edits)
+        if not candidates:
+            return word
+        found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=max_edits, limit=None)
+        if not found:
+            return word
+        fewest = min(d for _, d, _ in found)
+        best = max((w for w, d, _ in found if d == fewest), key=lambda w: (fuzz.ratio(word, w), w))
+        return str(best)
 
     def _concepts_and_words(self, words: Sequence[str]) -> list[str]:
         """Longest-phrase-first mapping of words to '@concept' terms; other words stay, stemmed."""
@@ -232,21 +274,29 @@ class Matcher:
 
     def analyse(self, text: str) -> Analysis:
         text = _clip_query(text)
-        sentences = split_sentences(text) or [(text, False)]
+        sentences = split_sentences(text, self._question_words) or [(text, False)]
         per_sentence = [(self._concepts_and_words(self._words(s)), asks) for s, asks in sentences]
-        asking = [terms for terms, asks in per_sentence if asks and any(t.startswith("@") for t in terms)]
+        # the clause that asks leads when it names something specific; "is that why?" points back instead
+        leads = [asks and self._specific(terms) for terms, asks in per_sentence]
         weights: dict[str, float] = {}
-        for terms, asks in per_sentence:
-            factor = 1.0 if (not asking or (asks and terms in asking)) else OTHER_SENTENCE_WEIGHT
+        asked: set[str] = set()
+        for (terms, _), lead in zip(per_sentence, leads, strict=True):
+            factor = 1.0 if lead or not any(leads) else OTHER_SENTENCE_WEIGHT
             for t in terms:
                 weights[t] = max(weights.get(t, 0.0), factor)
+            if lead:
+                asked.update(t[1:] for t in terms if t.startswith("@"))
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
-        return Analysis(weights, concepts)
+        return Analysis(weights, concepts, frozenset(asked))
+
+    def _specific(self, terms: Iterable[str]) -> bool:
+        return any(t.startswith("@") and self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms)
 
     # ------------------------------------------------------------------------------------------- gate
     def gate(self, concepts: frozenset[str]) -> str | None:
         """None when the message is on topic, else the reason it is not."""
-        if not concepts & self.cfg.subjects:
+        paired = any(concepts & companions for c, companions in self.cfg.pairs.items() if c in concepts)
+        if not concepts & self.cfg.subjects and not paired:
             return "no subject"
         for rule in self.cfg.off_topic:
             if rule.applies(concepts):
@@ -273,18 +323,23 @@ class Matcher:
         scored = []
         for i in entry_dot.keys() | best_doc.keys():
             centroid = entry_dot.get(i, 0.0) / (qnorm * self._entry_norm[i])
-            score = 100.0 * (0.5 * best_doc.get(i, 0.0) + 0.5 * centroid)
+            score = 100.0 * (DOC_SHARE * best_doc.get(i, 0.0) + (1 - DOC_SHARE) * centroid)
             scored.append(Candidate(self.kb.entries[i], round(min(100.0, score), 2)))
         scored.sort(key=lambda c: (-c.score, c.entry.id))
         return scored
 
     def agree(self, a: Entry, b: Entry) -> bool:
-        return (a.id, b.id) in self._agree
+        """Entries that give the same advice agree rather than compete: related ones, or ones that point
+        to a common entry (why-back-hurts and improve-form both lead to incorrect-form)."""
+        ra, rb = self._related[a.id], self._related[b.id]
+        return a.id in rb or b.id in ra or bool(ra & rb)
 
     # ------------------------------------------------------------------------------------------ match
     def match(self, text: str) -> Match:
         analysis = self.analyse(text)
         reason = self.gate(analysis.concepts)
+        if reason and analysis.asked and self.gate(analysis.asked) is None:
+            reason = None  # the story mentions something else, but the question itself is on topic
         if reason:
             return Match("none", None, 0.0, (), reason)
         ranked = self.rank(analysis)
@@ -294,9 +349,24 @@ class Matcher:
         cfg = self.cfg
         if top.score < cfg.unsure:
             return Match("none", None, top.score, tuple(ranked[:MAX_ALTERNATIVES]), "low score")
-        close = [c for c in rest if top.score - c.score < cfg.margin and not self.agree(top.entry, c.entry)]
-        band: Band = "confident" if top.score >= cfg.confident and not close else "unsure"
+        near = [c for c in rest if top.score - c.score < cfg.margin]
+        if any(not self.agree(top.entry, c.entry) for c in near):
+            band: Band = "unsure"
+        else:
+            band = "confident" if top.score >= cfg.confident else "unsure"
+            top, rest = self._tie_break(top, near, ranked)
         return Match(band, top.entry, top.score, rest)
+
+    def _tie_break(
+        self, top: Candidate, near: list[Candidate], ranked: list[Candidate]
+    ) -> tuple[Candidate, tuple[Candidate, ...]]:
+        """Among near-equal candidates that agree, prefer the kind that says what to do."""
+        order = {k: i for i, k in enumerate(self.cfg.tie_break_kinds)}
+        if not near or not order:
+            return top, tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
+        best = min([top, *near], key=lambda c: order.get(c.entry.kind, len(order)))
+        rest = tuple(c for c in ranked if c is not best)[:MAX_ALTERNATIVES]
+        return best, rest
 
     def search(self, text: str, limit: int = 5) -> list[Candidate]:
         """Best entries for a short search (inline mode): ranked, gate applied only for noise."""
