@@ -372,7 +372,12 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         c.add(("matching", "question_words"), None, "matching.question_words", "must be a list of words")
     tie_kinds = _str_list(raw.get("tie_break_kinds", []))
     if tie_kinds is None or any(k not in KINDS for k in tie_kinds):
-        c.add(("matching", "tie_break_kinds"), None, "matching.tie_break_kinds", f"a list of: {', '.join(KINDS)}")
+        c.add(
+            ("matching", "tie_break_kinds"),
+            None,
+            "matching.tie_break_kinds",
+            f"a list of: {', '.join(KINDS)}",
+        )
     return MatchingConfig(
         tie_break_kinds=tuple(k for k in tie_kinds or () if k in KINDS),
         confident=numbers["confident"],

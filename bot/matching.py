@@ -9,6 +9,7 @@ Everything is built once from the KnowledgeBase; `match` is pure and synchronous
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -32,6 +33,10 @@ CONCEPT_BOOST = 2.0
 OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
 SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
 MAX_ALTERNATIVES = 3
+POSTINGS_LIMIT = 500  # candidates a single term may contribute (only bites on very large knowledge bases)
+CANDIDATE_TERMS = 16  # the most informative query terms propose candidates; all terms score them
+RERANK = 60  # candidates scored exactly
+MAX_QUERY_TERMS = 40  # a rambling message ranks by its most informative terms
 DOC_SHARE = 0.5  # score = this share from the closest single question, the rest from the entry as a whole
 
 
@@ -54,17 +59,25 @@ _STOPWORDS = frozenset(
 )
 
 _APOSTROPHES = str.maketrans({"’": "", "'": "", "`": "", "´": ""})
-_EMOJI_WORDS = str.maketrans({"👣": " feet ", "🦶": " foot ", "🦵": " leg ", "🍑": " butt ", "🩺": " doctor "})
+_EMOJI_WORDS = str.maketrans(
+    {"👣": " feet ", "🦶": " foot ", "🦵": " leg ", "🍑": " butt ", "🩺": " doctor "}
+)
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # sentence ends, and commas, colons or "but" before a new clause that may be the one asking
-_CLAUSE_END = re.compile(r"(?<=[.!?\n;:])|(?<=,)(?=\s*(?:what|whats|how|why|which|should|can|could|is|do|does)\b)|\bbut\b", re.I)
+_CLAUSE_END = re.compile(
+    r"(?<=[.!?\n;:])|(?<=,)(?=\s*(?:what|whats|how|why|which|should|can|could|is|do|does)\b)|\bbut\b", re.I
+)
 
 
 # ----------------------------------------------------------------------------------------- text basics
 def normalise(text: str) -> str:
     """Lowercase ASCII-ish words separated by single spaces: emoji, punctuation and accents removed."""
-    text = unicodedata.normalize("NFKD", text.translate(_EMOJI_WORDS)).casefold().translate(_APOSTROPHES)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.translate(_EMOJI_WORDS)
+    if text.isascii():
+        text = text.lower().translate(_APOSTROPHES)
+    else:
+        text = unicodedata.normalize("NFKD", text).casefold().translate(_APOSTROPHES)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
@@ -177,7 +190,10 @@ class Matcher:
                 key = tuple(tokens(phrase))
                 if key:
                     self._phrases.setdefault(key, concept)
-        self._max_phrase = max((len(k) for k in self._phrases), default=1)
+        # phrases by their first word, longest first: mapping tries only the phrases that can start here
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for key, concept in sorted(self._phrases.items(), key=lambda kv: -len(kv[0])):
+            self._by_first[key[0]].append((key, concept))
         self._question_words = cfg.question_words
 
         # the knowledge base's own vocabulary: typo corrections only ever land on these words
@@ -191,39 +207,46 @@ class Matcher:
 
         # index: every question (and title, keywords) of an entry is a document; entries are also scored
         # as a whole (their centroid), which generalises beyond the exact phrasings
-        docs: list[tuple[int, dict[str, float]]] = []
+        docs: list[tuple[int, frozenset[str]]] = []
         for i, e in enumerate(kb.entries):
             for text in (*e.questions, e.title, " ".join(e.keywords)):
-                terms = self._terms_of(text)
+                terms = frozenset(self._terms_of(text))
                 if terms:
-                    docs.append((i, dict.fromkeys(terms, 1.0)))
-        entry_df: dict[str, int] = defaultdict(int)
-        entry_terms: list[dict[str, float]] = [defaultdict(float) for _ in kb.entries]
+                    docs.append((i, terms))
+        entry_counts: list[dict[str, float]] = [defaultdict(float) for _ in kb.entries]
         for i, terms in docs:
             for t in terms:
-                entry_terms[i][t] += 1.0
-        for et in entry_terms:
-            for t in et:
+                entry_counts[i][t] += 1.0
+        entry_df: dict[str, int] = defaultdict(int)
+        for counts in entry_counts:
+            for t in counts:
                 entry_df[t] += 1
         n = max(1, len(kb.entries))
         self._idf = {t: idf(n, df) for t, df in entry_df.items()}
-        self._postings_doc: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self._doc_entry: list[int] = []
+
+        self._doc_vecs: list[dict[str, float]] = []
         self._doc_norm: list[float] = []
+        self._entry_docs: list[list[int]] = [[] for _ in kb.entries]
         for d, (i, terms) in enumerate(docs):
             vec = {t: self._weight(t) for t in terms}
-            self._doc_entry.append(i)
+            self._doc_vecs.append(vec)
             self._doc_norm.append(math.sqrt(sum(v * v for v in vec.values())) or 1.0)
-            for t, v in vec.items():
-                self._postings_doc[t].append((d, v))
-        self._postings_entry: dict[str, list[tuple[int, float]]] = defaultdict(list)
+            self._entry_docs[i].append(d)
+        self._entry_vecs: list[dict[str, float]] = []
         self._entry_norm: list[float] = []
-        for i, et in enumerate(entry_terms):
-            total = sum(et.values()) or 1.0
-            vec = {t: self._weight(t) * math.sqrt(c / total) for t, c in et.items()}
-            self._entry_norm.append(math.sqrt(sum(v * v for v in vec.values())) or 1.0)
+        postings: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        for i, counts in enumerate(entry_counts):
+            total = sum(counts.values()) or 1.0
+            vec = {t: self._weight(t) * math.sqrt(c / total) for t, c in counts.items()}
+            self._entry_vecs.append(vec)
+            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+            self._entry_norm.append(norm)
             for t, v in vec.items():
-                self._postings_entry[t].append((i, v))
+                postings[t].append((v / norm, i))
+        # highest impact first, so that candidate generation can stop early on very common terms
+        self._postings = {
+            t: [(i, w) for w, i in sorted(p, reverse=True)[:POSTINGS_LIMIT]] for t, p in postings.items()
+        }
         self._related = {e.id: frozenset(e.related) for e in kb.entries}
 
     # ----------------------------------------------------------------------------------- term handling
@@ -253,11 +276,10 @@ class Matcher:
         out: list[str] = []
         i = 0
         while i < len(words):
-            for size in range(min(self._max_phrase, len(words) - i), 0, -1):
-                concept = self._phrases.get(tuple(words[i : i + size]))
-                if concept:
+            for key, concept in self._by_first.get(words[i], ()):
+                if tuple(words[i : i + len(key)]) == key:
                     out.append("@" + concept)
-                    i += size
+                    i += len(key)
                     break
             else:
                 w = words[i]
@@ -305,28 +327,35 @@ class Matcher:
 
     # ---------------------------------------------------------------------------------------- ranking
     def rank(self, analysis: Analysis) -> list[Candidate]:
+        """Candidates from each term's highest-impact entries, then an exact score for the best of them.
+
+        With a knowledge base of a few hundred entries every entry is a candidate and the score is exact;
+        with tens of thousands, common terms stop contributing candidates after POSTINGS_LIMIT entries."""
         qvec = {t: self._weight(t) * w for t, w in analysis.terms.items() if t in self._idf}
+        if len(qvec) > MAX_QUERY_TERMS:
+            qvec = dict(sorted(qvec.items(), key=lambda kv: -kv[1])[:MAX_QUERY_TERMS])
         qnorm = math.sqrt(sum(v * v for v in qvec.values()))
         if not qnorm:
             return []
-        doc_dot: dict[int, float] = defaultdict(float)
-        entry_dot: dict[int, float] = defaultdict(float)
-        for t, qv in qvec.items():
-            for d, v in self._postings_doc.get(t, ()):
-                doc_dot[d] += qv * v
-            for i, v in self._postings_entry.get(t, ()):
-                entry_dot[i] += qv * v
-        best_doc: dict[int, float] = defaultdict(float)
-        for d, dot in doc_dot.items():
-            i = self._doc_entry[d]
-            best_doc[i] = max(best_doc[i], dot / (qnorm * self._doc_norm[d]))
-        scored = []
-        for i in entry_dot.keys() | best_doc.keys():
-            centroid = entry_dot.get(i, 0.0) / (qnorm * self._entry_norm[i])
-            score = 100.0 * (DOC_SHARE * best_doc.get(i, 0.0) + (1 - DOC_SHARE) * centroid)
-            scored.append(Candidate(self.kb.entries[i], round(min(100.0, score), 2)))
+        rough: dict[int, float] = defaultdict(float)
+        for t, qv in heapq.nlargest(CANDIDATE_TERMS, qvec.items(), key=lambda kv: kv[1]):
+            for i, w in self._postings.get(t, ()):
+                rough[i] += qv * w
+        shortlist = heapq.nlargest(RERANK, rough, key=rough.__getitem__)
+        scored = [Candidate(self.kb.entries[i], self._exact_score(i, qvec, qnorm)) for i in shortlist]
         scored.sort(key=lambda c: (-c.score, c.entry.id))
         return scored
+
+    def _exact_score(self, i: int, qvec: dict[str, float], qnorm: float) -> float:
+        """0-100: a blend of the closest single question and the entry as a whole (cosines)."""
+        vec = self._entry_vecs[i]
+        centroid = sum(qv * vec.get(t, 0.0) for t, qv in qvec.items()) / (qnorm * self._entry_norm[i])
+        best_doc = 0.0
+        for d in self._entry_docs[i]:
+            dvec = self._doc_vecs[d]
+            dot = sum(qv * dvec.get(t, 0.0) for t, qv in qvec.items())
+            best_doc = max(best_doc, dot / (qnorm * self._doc_norm[d]))
+        return round(min(100.0, 100.0 * (DOC_SHARE * best_doc + (1 - DOC_SHARE) * centroid)), 2)
 
     def agree(self, a: Entry, b: Entry) -> bool:
         """Entries that give the same advice agree rather than compete: related ones, or ones that point
