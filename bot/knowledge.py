@@ -433,13 +433,17 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
             continue
         seen[entry.id] = i
         entries.append(entry)
-    for entry in entries:
-        i = seen[entry.id]
-        for n, rid in enumerate(entry.related):
-            if rid not in seen and not any(isinstance(r, dict) and r.get("id") == rid for r in raw_entries):
-                c.add(("entries", i, "related", n), entry.id, "related", f"unknown entry id {rid!r}")
-            elif rid == entry.id:
-                c.add(("entries", i, "related", n), entry.id, "related", "an entry cannot relate to itself")
+    declared = {r["id"] for r in raw_entries if isinstance(r, dict) and isinstance(r.get("id"), str)}
+    for i, raw in enumerate(raw_entries):
+        related = raw.get("related") if isinstance(raw, dict) else None
+        if not isinstance(related, list):
+            continue
+        name = raw.get("id") if isinstance(raw.get("id"), str) else f"#{i + 1}"
+        for n, rid in enumerate(related):
+            if isinstance(rid, str) and rid not in declared:
+                c.add(("entries", i, "related", n), name, "related", f"unknown entry id {rid!r}")
+            elif rid == name:
+                c.add(("entries", i, "related", n), name, "related", "an entry cannot relate to itself")
 
     known = frozenset(seen)
     questionnaire = None
