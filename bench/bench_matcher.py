@@ -1,4 +1,4 @@
-"""Matcher benchmark: accuracy on labelled sets, and match latency on the real and a 10,000-entry knowledge base.
+"""Matcher benchmark: accuracy on labelled sets; match latency on the real and a 10,000-entry knowledge base.
 
     python bench/bench_matcher.py [--eval FILE ...] [--entries 10000]
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import random
+import resource
 import statistics
 import sys
 import time
-import resource
 from pathlib import Path
 
 import yaml
@@ -123,9 +123,8 @@ def main() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     p50, p99, worst = latency_ms(big_matcher, queries, rounds=1)
     print(f"| generated | {len(big.entries)} | {p50:.3f} | {p99:.3f} | {worst:.3f} |")
-    print(
-        f"\ngenerated knowledge base: built and indexed in {build_s:.1f} s, process peak RSS {peak / 2**20:.0f} MiB"
-    )
+    mib = peak / 2**20
+    print(f"\ngenerated knowledge base: built and indexed in {build_s:.1f} s, process peak RSS {mib:.0f} MiB")
     return 0
 
 
