@@ -26,7 +26,7 @@ META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about"}
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
 MATCHING_KEYS = {"thresholds", "concepts", "gate", "keep_words", "question_words", "tie_break_kinds"}
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
-GATE_KEYS = {"subjects", "pairs", "off_topic"}
+GATE_KEYS = {"subjects", "weak_subjects", "pairs", "off_topic"}
 GATE_RULE_KEYS = {"concepts", "with", "unless", "name"}
 
 
@@ -105,6 +105,7 @@ class MatchingConfig:
     margin: float = 8.0
     concepts: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     subjects: frozenset[str] = frozenset()
+    weak_subjects: frozenset[str] = frozenset()
     pairs: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     off_topic: tuple[GateRule, ...] = ()
     keep_words: frozenset[str] = frozenset()
@@ -330,6 +331,9 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
     for key in sorted(set(gate) - GATE_KEYS):
         c.add(("matching", "gate", key), None, f"matching.gate.{key}", "unknown key")
     subjects = concept_set(gate.get("subjects"), ("matching", "gate", "subjects"), "matching.gate.subjects")
+    weak = concept_set(
+        gate.get("weak_subjects"), ("matching", "gate", "weak_subjects"), "matching.gate.weak_subjects"
+    )
     pairs: dict[str, frozenset[str]] = {}
     raw_pairs = gate.get("pairs", {}) or {}
     if not isinstance(raw_pairs, dict):
@@ -385,6 +389,7 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         margin=numbers["margin"],
         concepts=MappingProxyType(concepts),
         subjects=subjects,
+        weak_subjects=weak,
         pairs=MappingProxyType(pairs),
         off_topic=tuple(rules),
         keep_words=frozenset(w.lower() for w in keep or ()),

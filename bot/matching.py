@@ -175,6 +175,7 @@ class Analysis:
     terms: dict[str, float]
     concepts: frozenset[str]
     asked: frozenset[str] = frozenset()  # concepts of the clauses that ask, when they lead
+    strangers: int = 0  # content words the knowledge base has never seen
 
 
 # ---------------------------------------------------------------------------------------------- matcher
@@ -202,6 +203,7 @@ class Matcher:
             for text in (*e.questions, e.title, *e.keywords):
                 kb_words.update(tokens(text))
         self._typos = DeletionIndex(w for w in kb_words if len(w) >= 3 and w.isalpha())
+        self._vocab = frozenset(_stem(w) for w in kb_words) | kb_words
         self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | _STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
 
@@ -309,16 +311,18 @@ class Matcher:
             if lead:
                 asked.update(t[1:] for t in terms if t.startswith("@"))
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
-        return Analysis(weights, concepts, frozenset(asked))
+        strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
+        return Analysis(weights, concepts, frozenset(asked), strangers)
 
     def _specific(self, terms: Iterable[str]) -> bool:
         return any(t.startswith("@") and self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms)
 
     # ------------------------------------------------------------------------------------------- gate
-    def gate(self, concepts: frozenset[str]) -> str | None:
+    def gate(self, concepts: frozenset[str], strangers: int = 0) -> str | None:
         """None when the message is on topic, else the reason it is not."""
         paired = any(concepts & companions for c, companions in self.cfg.pairs.items() if c in concepts)
-        if not concepts & self.cfg.subjects and not paired:
+        weak = bool(concepts & self.cfg.weak_subjects) and strangers == 0
+        if not concepts & self.cfg.subjects and not paired and not weak:
             return "no subject"
         for rule in self.cfg.off_topic:
             if rule.applies(concepts):
@@ -366,8 +370,8 @@ class Matcher:
     # ------------------------------------------------------------------------------------------ match
     def match(self, text: str) -> Match:
         analysis = self.analyse(text)
-        reason = self.gate(analysis.concepts)
-        if reason and analysis.asked and self.gate(analysis.asked) is None:
+        reason = self.gate(analysis.concepts, analysis.strangers)
+        if reason and analysis.asked and self.gate(analysis.asked, analysis.strangers) is None:
             reason = None  # the story mentions something else, but the question itself is on topic
         if reason:
             return Match("none", None, 0.0, (), reason)
