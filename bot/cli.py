@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import report
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.matching import Match, Matcher
 
@@ -106,15 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faq")
     p = sub.add_parser("check", help="validate faq.yaml")
     p.add_argument("path", nargs="?")
+    report.add_parser(sub)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"check": cmd_check, "ask": cmd_ask}
+    handlers = {"check": cmd_check, "ask": cmd_ask, "report": report.cmd_report}
     command = args.command or "run"
     if command not in handlers:
-        from bot import app_entry
+        from bot.app_entry import main as run_door  # run / chat: Telegram or the terminal
 
-        return app_entry.main(command, args)
+        return run_door(command, args)
     return handlers[command](args)

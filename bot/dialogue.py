@@ -81,9 +81,15 @@ class Dialogue:
             replies = [self.did_you_mean_reply(m)]
         else:
             replies = [self.no_match_reply()]
-        if state is not None and not qn.expired(state, now):
+        events: tuple[str, ...] = ()
+        if state is not None and qn.expired(state, now):
+            replies.append(qn.expired_reply(self.kb))
+            state, events = None, ("check-expired",)
+        elif state is not None:
+            # the question is answered and the check waits, its 30 minutes restarted
+            state = qn.touch(state, now)
             replies.append(qn.resume_reply(self.kb, state))
-        return Outcome(tuple(replies), state, match=m)
+        return Outcome(tuple(replies), state, match=m, events=events)
 
     # -------------------------------------------------------------------------------------- commands
     def on_command(
@@ -115,7 +121,7 @@ class Dialogue:
         if name == "check":
             return self.start_check(None, state, chat, now, run_id)
         if name == "cancel":
-            if state is None:
+            if state is None or qn.expired(state, now):
                 return Outcome((Reply("Nothing to cancel. Ask me anything, or try /check."),), None)
             return Outcome((qn.cancelled_reply(self.kb),), None, events=("check-cancelled",))
         return Outcome((Reply(f"I don't know that command. {self.commands_hint()}"),), state)

@@ -1,0 +1,662 @@
+"""The question log: what people ask, how the bot answered, what they thought of it, how the check went.
+
+It lives in the same SQLite file as the bot's persistence (DATA_DIR/bot.sqlite3), in its own `analytics_`
+tables, so a deployment has one file to back up. Nobody can be identified from it: Telegram user and chat
+ids are stored only as salted hashes (the salt is DATA_DIR/salt, created once, mode 0600), so repeat askers
+can be counted but not named. Rows older than the retention period are removed by `purge`.
+
+Writes are single short statements in WAL mode, so the bot (writing) and `legpress-bot report` (reading)
+can use the file at the same time. A failed write is logged and never reaches the person chatting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from rapidfuzz import fuzz, process
+
+from bot.matching import Match, Matcher, normalise
+from bot.replies import esc
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DB_NAME = "bot.sqlite3"
+SALT_NAME = "salt"
+DEFAULT_RETENTION_DAYS = 90
+SCHEMA_VERSION = "1"
+MAX_TEXT_CHARS = 1000  # longer messages are stories; the head says what they were about
+MAX_MISSING_CHARS = 500
+CHECK_WINDOW_SECONDS = 30 * 60  # a check started this soon after a question counts as "then took the check"
+MAX_GROUPED = 5000  # the most recent unanswered questions considered for grouping, to keep the report fast
+SIMILAR = 70.0  # two questions at or above this (0-100) are "the same question in other words"
+
+Outcome = Literal["answered", "unsure", "none", "urgent"]
+OUTCOMES: tuple[Outcome, ...] = ("answered", "unsure", "none", "urgent")
+CheckEvent = Literal["started", "finished", "red-flag", "cancelled", "expired"]
+CHECK_EVENTS: tuple[CheckEvent, ...] = ("started", "finished", "red-flag", "cancelled", "expired")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS analytics_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS analytics_questions (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    chat_type TEXT NOT NULL,
+    chat_hash TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ({", ".join(f"'{o}'" for o in OUTCOMES)})),
+    entry_id TEXT,
+    score REAL,
+    candidates TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    took_check INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS analytics_questions_ts ON analytics_questions (ts);
+CREATE INDEX IF NOT EXISTS analytics_questions_user ON analytics_questions (user_hash, ts);
+CREATE TABLE IF NOT EXISTS analytics_feedback (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    question_id INTEGER REFERENCES analytics_questions (id) ON DELETE CASCADE,
+    user_hash TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    positive INTEGER NOT NULL,
+    missing TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS analytics_feedback_question
+    ON analytics_feedback (question_id, user_hash) WHERE question_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS analytics_feedback_entry
+    ON analytics_feedback (entry_id, user_hash) WHERE question_id IS NULL;
+CREATE INDEX IF NOT EXISTS analytics_feedback_ts ON analytics_feedback (ts);
+CREATE TABLE IF NOT EXISTS analytics_checks (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    user_hash TEXT NOT NULL,
+    chat_hash TEXT NOT NULL,
+    event TEXT NOT NULL CHECK (event IN ({", ".join(f"'{e}'" for e in CHECK_EVENTS)})),
+    top_cause TEXT
+);
+CREATE INDEX IF NOT EXISTS analytics_checks_ts ON analytics_checks (ts);
+"""
+
+
+class AnalyticsError(Exception):
+    """The question log cannot be opened (missing database, unreadable salt)."""
+
+
+# ------------------------------------------------------------------------------------------------ salt
+def load_salt(data_dir: Path) -> bytes:
+    """The deployment's salt, created on first use. Written to a private temp file and linked into place,
+    so two processes starting at once agree on one salt and never read a half-written file."""
+    path = data_dir / SALT_NAME
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = data_dir / f".{SALT_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(32) + "\n")
+            with contextlib.suppress(FileExistsError):  # another process won the race: use its salt
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    raw = path.read_text(encoding="ascii", errors="replace").strip()
+    try:
+        salt = bytes.fromhex(raw)
+    except ValueError:
+        salt = b""
+    if len(salt) < 16:
+        raise AnalyticsError(f"{path}: not a valid salt (delete it to start counting people afresh)")
+    return salt
+
+
+def pseudonym(salt: bytes, kind: str, ident: int | str) -> str:
+    """A stable, salted, one-way name for a Telegram id: the same person always gets the same one."""
+    return hmac.new(salt, f"{kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+# ----------------------------------------------------------------------------------------- pure helpers
+def outcome_of(match: Match | None, urgent: bool = False) -> Outcome:
+    if urgent:
+        return "urgent"
+    if match is None or match.entry is None or match.band == "none":
+        return "none"
+    return "answered" if match.band == "confident" else "unsure"
+
+
+def parse_check_event(event: str) -> tuple[CheckEvent, str | None] | None:
+    """'check-finished:tight-hamstrings' or 'finished' -> ('finished', cause); None for other events."""
+    name, _, cause = event.partition(":")
+    name = name.removeprefix("check-")
+    for known in CHECK_EVENTS:
+        if name == known:
+            return known, cause or None
+    return None
+
+
+def one_line(text: str, limit: int) -> str:
+    """Whitespace collapsed, cut at `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def similarity(a: str, b: str, **_: object) -> float:
+    """How alike two normalised questions are. Token-set alone calls "hi" the same as "hi my knee hurts";
+    averaging with token-sort keeps word overlap decisive without letting a short subset win."""
+    return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One logged question, as the report groups it."""
+
+    text: str
+    user_hash: str
+
+
+def group_similar(asked: Sequence[Asked], threshold: float = SIMILAR) -> list[list[Asked]]:
+    """Greedy grouping: the most frequent wording founds a group, each other wording joins the most
+    similar group founder at or above `threshold`. Largest groups first. Messages with no words are noise."""
+    by_key: dict[str, list[Asked]] = defaultdict(list)
+    for a in asked:
+        key = normalise(a.text)
+        if key:
+            by_key[key].append(a)
+    order = sorted(by_key, key=lambda k: -len(by_key[k]))  # stable: ties keep the most recent first
+    founders: list[str] = []
+    groups: dict[str, list[Asked]] = {}
+    for key in order:
+        best = None
+        if founders:
+            # a cheap C-speed shortlist, then the stricter combined score
+            for cand, _, _ in process.extract(key, founders, scorer=fuzz.token_set_ratio, limit=5):
+                if similarity(key, cand) >= threshold:
+                    best = cand
+                    break
+        if best is None:
+            founders.append(key)
+            groups[key] = []
+            best = key
+        groups[best].extend(by_key[key])
+    return sorted(groups.values(), key=len, reverse=True)
+
+
+# ---------------------------------------------------------------------------------------------- report
+@dataclass(frozen=True)
+class Totals:
+    questions: int
+    answered: int
+    unsure: int
+    no_match: int
+    urgent: int
+    askers: int  # different people
+    repeat_askers: int  # people who asked more than once
+    took_check: int  # questions followed by the check within half an hour
+
+
+@dataclass(frozen=True)
+class Group:
+    """Similar questions the bot could not answer (or was unsure about), with the entry closest to them."""
+
+    count: int
+    askers: int
+    example: str
+    others: tuple[str, ...]  # a few other wordings
+    closest: str | None  # entry id in the current faq.yaml
+    closest_title: str | None
+    closest_score: float | None
+
+
+@dataclass(frozen=True)
+class EntryStat:
+    entry_id: str
+    title: str | None  # None when the entry is no longer in faq.yaml
+    asked: int  # questions it answered
+    positive: int
+    negative: int
+    missing: tuple[str, ...]  # what people said was missing, newest first
+
+
+@dataclass(frozen=True)
+class Funnel:
+    started: int
+    finished: int
+    red_flag: int
+    cancelled: int
+    expired: int
+    top_causes: tuple[tuple[str, int], ...]  # (cause id, times it came out on top), most first
+
+
+@dataclass(frozen=True)
+class Day:
+    day: str  # YYYY-MM-DD, UTC
+    answered: int
+    unsure: int
+    no_match: int
+    urgent: int
+
+
+@dataclass(frozen=True)
+class Report:
+    days: int
+    since: str  # first day covered, YYYY-MM-DD UTC
+    until: str  # last day covered
+    totals: Totals
+    unanswered: tuple[Group, ...]
+    unsure: tuple[Group, ...]
+    top_entries: tuple[EntryStat, ...]
+    disliked: tuple[EntryStat, ...]
+    funnel: Funnel
+    per_day: tuple[Day, ...]
+
+
+def closest_entry(matcher: Matcher | None, text: str) -> tuple[str, str, float] | None:
+    """The entry nearest to a question in the current faq.yaml, even when the topic gate would abstain."""
+    if matcher is None:
+        return None
+    ranked = matcher.rank(matcher.analyse(text))
+    if not ranked:
+        return None
+    top = ranked[0]
+    return top.entry.id, top.entry.title, round(top.score, 1)
+
+
+def make_groups(asked: Sequence[Asked], matcher: Matcher | None, limit: int) -> tuple[Group, ...]:
+    out = []
+    for members in group_similar(asked)[:limit]:
+        wordings = Counter(one_line(a.text, 200) for a in members)
+        example, *others = [w for w, _ in wordings.most_common()]
+        near = closest_entry(matcher, example)
+        out.append(
+            Group(
+                count=len(members),
+                askers=len({a.user_hash for a in members}),
+                example=example,
+                others=tuple(others[:3]),
+                closest=near[0] if near else None,
+                closest_title=near[1] if near else None,
+                closest_score=near[2] if near else None,
+            )
+        )
+    return tuple(out)
+
+
+def day_range(since: date, until: date) -> list[str]:
+    return [(since + timedelta(days=i)).isoformat() for i in range((until - since).days + 1)]
+
+
+# -------------------------------------------------------------------------------------------- the log
+class Analytics:
+    """The question log of one deployment. Safe to share between the bot's handlers and jobs (a lock
+    serialises use of the connection) and to open from another process at the same time."""
+
+    def __init__(self, conn: sqlite3.Connection, salt: bytes | None, path: Path, retention_days: int) -> None:
+        self._conn = conn
+        self._salt = salt
+        self._lock = threading.Lock()
+        self.path = path
+        self.retention_days = retention_days
+
+    @classmethod
+    def open(
+        cls, data_dir: str | Path, *, retention_days: int = DEFAULT_RETENTION_DAYS, create: bool = True
+    ) -> Analytics:
+        """Open (and, with `create`, make) DATA_DIR/bot.sqlite3 and the salt. With create=False, a missing
+        database raises AnalyticsError and no salt is made: the report only reads."""
+        data = Path(data_dir)
+        path = data / DB_NAME
+        if not create and not path.exists():
+            raise AnalyticsError(
+                f"no database at {path} (set DATA_DIR or --data-dir to the bot's data folder)"
+            )
+        data.mkdir(parents=True, exist_ok=True)
+        salt = load_salt(data) if create else None
+        conn = sqlite3.connect(path, timeout=2.0, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO analytics_meta (key, value) VALUES ('schema_version', ?)",
+                (SCHEMA_VERSION,),
+            )
+        except sqlite3.Error as exc:
+            conn.close()
+            raise AnalyticsError(f"{path}: {exc}") from exc
+        return cls(conn, salt, path, retention_days)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Analytics:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --------------------------------------------------------------------------------------- helpers
+    def _hash(self, kind: str, ident: int | str) -> str:
+        if self._salt is None:
+            self._salt = load_salt(self.path.parent)
+        return pseudonym(self._salt, kind, ident)
+
+    def _write(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T | None:
+        """Run `work` in one short transaction. A database failure (locked, read-only, full disk) is
+        logged and gives None: the log must never stop an answer."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                result = work(self._conn)
+                self._conn.execute("COMMIT")
+                return result
+            except sqlite3.Error:
+                log.warning("analytics: could not record %s", what, exc_info=True)
+                return None
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+
+    # ------------------------------------------------------------------------------------- recording
+    def record_question(
+        self,
+        user_id: int,
+        chat_id: int,
+        chat_type: str,
+        text: str,
+        match: Match | None,
+        *,
+        urgent: bool = False,
+        at: float | None = None,
+    ) -> int | None:
+        """Log one free-text question and how it was answered (`match` from the dialogue's Outcome; pass
+        urgent=True for a red-flag message). Returns the question id that feedback buttons refer to, or
+        None if the log could not be written."""
+        outcome = outcome_of(match, urgent)
+        entry_id = match.entry.id if match is not None and match.entry is not None else None
+        candidates = " ".join(c.entry.id for c in match.candidates) if match is not None else ""
+        row = (
+            time.time() if at is None else at,
+            chat_type,
+            self._hash("chat", chat_id),
+            self._hash("user", user_id),
+            text[:MAX_TEXT_CHARS],
+            outcome,
+            entry_id if outcome in ("answered", "unsure") else None,
+            round(match.score, 2) if match is not None and outcome != "urgent" else None,
+            candidates if outcome != "urgent" else "",
+            match.reason if match is not None else "",
+        )
+
+        def insert(db: sqlite3.Connection) -> int | None:
+            cur = db.execute(
+                "INSERT INTO analytics_questions (ts, chat_type, chat_hash, user_hash, text, outcome,"
+                " entry_id, score, candidates, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            return cur.lastrowid
+
+        return self._write("a question", insert)
+
+    def record_feedback(
+        self,
+        user_id: int,
+        positive: bool,
+        *,
+        question_id: int | None = None,
+        entry_id: str | None = None,
+        text: str | None = None,
+        at: float | None = None,
+    ) -> int | None:
+        """👍/👎 on an answer, linked to the question it answered (or, for an entry opened from a button,
+        to the entry alone). One vote per person per question (or entry): pressing again changes it, and
+        a later call with `text` adds what was missing. `entry_id` defaults to the entry the question was
+        answered with. Returns the feedback id, or None when there is nothing to link it to."""
+        ts = time.time() if at is None else at
+        user = self._hash("user", user_id)
+        missing = one_line(text, MAX_MISSING_CHARS) if text and text.strip() else None
+
+        def upsert(db: sqlite3.Connection) -> int | None:
+            qid, eid = question_id, entry_id
+            if qid is not None:
+                sql = "SELECT entry_id FROM analytics_questions WHERE id = ?"
+                row = db.execute(sql, (qid,)).fetchone()
+                if row is None:
+                    qid = None  # purged or unknown: keep the vote on the entry alone
+                elif eid is None:
+                    eid = row[0]
+            if eid is None:
+                return None
+            if qid is not None:
+                conflict = "(question_id, user_hash) WHERE question_id IS NOT NULL"
+            else:
+                conflict = "(entry_id, user_hash) WHERE question_id IS NULL"
+            cur = db.execute(
+                "INSERT INTO analytics_feedback (ts, question_id, user_hash, entry_id, positive, missing)"
+                f" VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT {conflict} DO UPDATE SET ts = excluded.ts,"
+                " entry_id = excluded.entry_id, positive = excluded.positive,"
+                " missing = COALESCE(excluded.missing, missing) RETURNING id",
+                (ts, qid, user, eid, int(positive), missing),
+            )
+            return int(cur.fetchone()[0])
+
+        return self._write("feedback", upsert)
+
+    def record_check(
+        self,
+        user_id: int,
+        chat_id: int,
+        event: str,
+        top_cause: str | None = None,
+        *,
+        at: float | None = None,
+    ) -> bool:
+        """A questionnaire event: started, finished (with the cause that came out on top), red-flag,
+        cancelled, expired. Accepts the dialogue's event names as they are ("check-started",
+        "check-finished:<cause>"); other events are ignored, so an adapter may pass every event of an
+        Outcome. A start also marks this person's questions of the last half hour, in this chat or in a
+        group (the check moves to a private chat), as followed by the check. True when recorded."""
+        parsed = parse_check_event(event)
+        if parsed is None:
+            return False
+        name, cause = parsed
+        ts = time.time() if at is None else at
+        user, chat = self._hash("user", user_id), self._hash("chat", chat_id)
+
+        def insert(db: sqlite3.Connection) -> bool:
+            db.execute(
+                "INSERT INTO analytics_checks (ts, user_hash, chat_hash, event, top_cause)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (ts, user, chat, name, (top_cause or cause) if name == "finished" else None),
+            )
+            if name == "started":
+                db.execute(
+                    "UPDATE analytics_questions SET took_check = 1 WHERE user_hash = ? AND ts BETWEEN ? AND ?"
+                    " AND (chat_hash = ? OR chat_type != 'private')",
+                    (user, ts - CHECK_WINDOW_SECONDS, ts, chat),
+                )
+            return True
+
+        return self._write("a check event", insert) or False
+
+    def purge(self, older_than_days: float | None = None, *, now: float | None = None) -> int:
+        """Remove everything older than the retention period (default: the one given to `open`).
+        Returns the number of questions removed. The bot calls it daily."""
+        days = self.retention_days if older_than_days is None else older_than_days
+        cutoff = (time.time() if now is None else now) - days * 86400
+
+        def delete(db: sqlite3.Connection) -> int:
+            removed = db.execute("DELETE FROM analytics_questions WHERE ts < ?", (cutoff,)).rowcount
+            db.execute("DELETE FROM analytics_feedback WHERE ts < ?", (cutoff,))
+            db.execute("DELETE FROM analytics_checks WHERE ts < ?", (cutoff,))
+            return removed
+
+        return self._write("a purge", delete) or 0
+
+    # --------------------------------------------------------------------------------------- reading
+    def _rows(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(args)).fetchall()
+
+    def summary(
+        self, days: int = 30, matcher: Matcher | None = None, *, limit: int = 10, now: float | None = None
+    ) -> Report:
+        """Everything the maintainer's report shows, for the last `days` days (today included). With a
+        matcher on the current faq.yaml, unanswered questions get their closest entry and titles."""
+        end = time.time() if now is None else now
+        until = datetime.fromtimestamp(end, UTC).date()
+        since = until - timedelta(days=max(days, 1) - 1)
+        start = datetime(since.year, since.month, since.day, tzinfo=UTC).timestamp()
+        window = (start, end)
+        kb = matcher.kb if matcher is not None else None
+
+        def title(entry_id: str) -> str | None:
+            entry = kb.get(entry_id) if kb is not None else None
+            return entry.title if entry is not None else None
+
+        counts = Counter(
+            str(o)
+            for (o,) in self._rows("SELECT outcome FROM analytics_questions WHERE ts BETWEEN ? AND ?", window)
+        )
+        per_user = self._rows(
+            "SELECT COUNT(*) FROM analytics_questions WHERE ts BETWEEN ? AND ? GROUP BY user_hash", window
+        )
+        (took,) = self._rows(
+            "SELECT COUNT(*) FROM analytics_questions WHERE ts BETWEEN ? AND ? AND took_check = 1", window
+        )[0]
+        totals = Totals(
+            questions=sum(counts.values()),
+            answered=counts["answered"],
+            unsure=counts["unsure"],
+            no_match=counts["none"],
+            urgent=counts["urgent"],
+            askers=len(per_user),
+            repeat_askers=sum(1 for (n,) in per_user if n > 1),
+            took_check=took,
+        )
+
+        def asked(outcome: str) -> list[Asked]:
+            rows = self._rows(
+                "SELECT text, user_hash FROM analytics_questions WHERE ts BETWEEN ? AND ? AND outcome = ?"
+                " ORDER BY ts DESC LIMIT ?",
+                (*window, outcome, MAX_GROUPED),
+            )
+            return [Asked(str(t), str(u)) for t, u in rows]
+
+        votes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        missing: dict[str, list[str]] = defaultdict(list)
+        for entry_id, positive, text in self._rows(
+            "SELECT entry_id, positive, missing FROM analytics_feedback WHERE ts BETWEEN ? AND ?"
+            " ORDER BY ts DESC",
+            window,
+        ):
+            votes[str(entry_id)][0 if positive else 1] += 1
+            if text:
+                missing[str(entry_id)].append(str(text))
+
+        def entry_stat(entry_id: str, n: int) -> EntryStat:
+            pos, neg = votes.get(entry_id, [0, 0])
+            return EntryStat(entry_id, title(entry_id), n, pos, neg, tuple(missing.get(entry_id, [])[:5]))
+
+        asked_per_entry = {
+            str(e): int(n)
+            for e, n in self._rows(
+                "SELECT entry_id, COUNT(*) FROM analytics_questions WHERE ts BETWEEN ? AND ?"
+                " AND outcome = 'answered' GROUP BY entry_id",
+                window,
+            )
+        }
+        top = sorted(asked_per_entry.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        disliked = sorted(
+            (e for e, (_, neg) in votes.items() if neg), key=lambda e: (-votes[e][1], votes[e][0], e)
+        )[:limit]
+
+        events = Counter(
+            str(e)
+            for (e,) in self._rows("SELECT event FROM analytics_checks WHERE ts BETWEEN ? AND ?", window)
+        )
+        causes = self._rows(
+            "SELECT top_cause, COUNT(*) AS n FROM analytics_checks WHERE ts BETWEEN ? AND ?"
+            " AND event = 'finished' AND top_cause IS NOT NULL GROUP BY top_cause ORDER BY n DESC, top_cause",
+            window,
+        )
+        funnel = Funnel(
+            started=events["started"],
+            finished=events["finished"],
+            red_flag=events["red-flag"],
+            cancelled=events["cancelled"],
+            expired=events["expired"],
+            top_causes=tuple((str(c), int(n)) for c, n in causes[:limit]),
+        )
+
+        daily: dict[str, Counter[str]] = defaultdict(Counter)
+        for d, o, n in self._rows(
+            "SELECT date(ts, 'unixepoch'), outcome, COUNT(*) FROM analytics_questions"
+            " WHERE ts BETWEEN ? AND ? GROUP BY 1, 2",
+            window,
+        ):
+            daily[str(d)][str(o)] = int(n)
+        per_day = tuple(
+            Day(d, daily[d]["answered"], daily[d]["unsure"], daily[d]["none"], daily[d]["urgent"])
+            for d in day_range(since, until)
+        )
+
+        return Report(
+            days=days,
+            since=since.isoformat(),
+            until=until.isoformat(),
+            totals=totals,
+            unanswered=make_groups(asked("none"), matcher, limit),
+            unsure=make_groups(asked("unsure"), matcher, limit),
+            top_entries=tuple(entry_stat(e, n) for e, n in top),
+            disliked=tuple(entry_stat(e, asked_per_entry.get(e, 0)) for e in disliked),
+            funnel=funnel,
+            per_day=per_day,
+        )
+
+    def short_stats(self, days: int = 7, matcher: Matcher | None = None) -> str:
+        """The admin's /stats message (Telegram HTML)."""
+        return stats_html(self.summary(days, matcher, limit=3))
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "–"
+
+
+def stats_html(report: Report) -> str:
+    """A short summary for Telegram: the numbers, then the three things most worth a look."""
+    t, f = report.totals, report.funnel
+    lines = [
+        f"<b>Last {report.days} day{'s' if report.days != 1 else ''}</b>: {t.questions} question"
+        f"{'s' if t.questions != 1 else ''} from {t.askers} "
+        f"{'person' if t.askers == 1 else 'people'}",
+        f"answered {t.answered} ({percent(t.answered, t.questions)}) · unsure {t.unsure} · "
+        f"no match {t.no_match} · urgent {t.urgent}",
+        f"Check: {f.started} started, {f.finished} finished, {f.red_flag} red-flag stops",
+    ]
+    if f.top_causes:
+        lines.append("Top causes: " + ", ".join(f"{esc(c)} {n}" for c, n in f.top_causes))
+    if report.top_entries:
+        lines.append("Most asked: " + ", ".join(f"{esc(e.entry_id)} {e.asked}" for e in report.top_entries))
+    if report.disliked:
+        lines.append("Most 👎: " + ", ".join(f"{esc(e.entry_id)} {e.negative}" for e in report.disliked))
+    if report.unanswered:
+        lines.append("<b>Unanswered</b>:")
+        lines += [f"• {g.count}× “{esc(one_line(g.example, 80))}”" for g in report.unanswered]
+    lines.append("Full report: <code>legpress-bot report</code>")
+    return "\n".join(lines)
