@@ -18,6 +18,7 @@ import yaml
 from bot.replies import MAX_MESSAGE_CHARS, entry_html
 
 KINDS = ("cause", "fix", "faq")
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CONCEPT_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -150,7 +151,7 @@ def _line_index(text: str) -> dict[tuple[Any, ...], int]:
                 walk(item, (*path, i))
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError:
         return index
     if root is not None:
@@ -160,18 +161,26 @@ def _line_index(text: str) -> dict[tuple[Any, ...], int]:
 
 # ----------------------------------------------------------------------------------------------- loading
 class _Collector:
-    def __init__(self, file: str, lines: dict[tuple[Any, ...], int]) -> None:
+    """Problems as they are found; line numbers are looked up only when there is something to report."""
+
+    def __init__(self, file: str, text: str) -> None:
         self.file = file
-        self.lines = lines
-        self.problems: list[Problem] = []
+        self.text = text
+        self._found: list[tuple[tuple[Any, ...], str | None, str | None, str]] = []
 
     def add(self, path: tuple[Any, ...], entry: str | None, fld: str | None, message: str) -> None:
-        line = None
-        for n in range(len(path), -1, -1):
-            if path[:n] in self.lines:
-                line = self.lines[path[:n]]
-                break
-        self.problems.append(Problem(self.file, line, entry, fld, message))
+        self._found.append((path, entry, fld, message))
+
+    @property
+    def problems(self) -> list[Problem]:
+        if not self._found:
+            return []
+        lines = _line_index(self.text)
+        out = []
+        for path, entry, fld, message in self._found:
+            line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), None)
+            out.append(Problem(self.file, line, entry, fld, message))
+        return out
 
     def section(self, name: str) -> Report:
         """A Report for a top-level section whose parser lives in another module."""
@@ -399,10 +408,9 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
 
 def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
     """Parse and validate the text of a faq.yaml; raise KnowledgeError listing every problem."""
-    lines = _line_index(text)
-    c = _Collector(file, lines)
+    c = _Collector(file, text)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)  # yaml.safe_load, in C when libyaml is there
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -462,8 +470,9 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
 
         red_flags = parse_red_flags(data["red_flags"], c.section("red_flags"))
 
-    if c.problems or meta is None:
-        raise KnowledgeError(c.problems)
+    problems = c.problems
+    if problems or meta is None:
+        raise KnowledgeError(problems)
     return KnowledgeBase(
         path=file,
         meta=meta,
