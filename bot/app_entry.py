@@ -1,0 +1,72 @@
+"""`legpress-bot run` and `legpress-bot chat`: settings, knowledge base, then the Telegram or terminal door.
+
+Problems a person running the bot can fix (no token, a malformed or refused token, a bad setting) end the
+program with one line on stderr and exit status 2, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.cli import _load_or_exit, faq_path
+from bot.config import ConfigError, Settings, load_settings
+from bot.dialogue import Dialogue
+from bot.matching import Matcher
+
+PROG = "legpress-bot"
+
+
+def fail(message: str, status: int = 2) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return status
+
+
+def build_dialogue(settings: Settings, args: argparse.Namespace) -> Dialogue:
+    explicit = getattr(args, "faq", None) or (str(settings.faq_path) if settings.faq_path else None)
+    kb = _load_or_exit(faq_path(explicit))
+    return Dialogue(kb, Matcher(kb))
+
+
+def chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.terminal import TerminalChat
+
+    return TerminalChat(build_dialogue(settings, args)).run(sys.stdin)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.token and sys.stdin.isatty():
+        print(
+            f"{PROG}: no TELEGRAM_BOT_TOKEN set, so this is the terminal chat; "
+            "set it in the environment or .env to run on Telegram",
+            file=sys.stderr,
+        )
+        return chat(settings, args)
+    try:
+        settings.check_token()
+    except ConfigError as exc:
+        return fail(str(exc))
+
+    from bot.telegram.app import StartupError
+    from bot.telegram.app import run as run_telegram
+    from bot.telegram.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.secrets)
+    dialogue = build_dialogue(settings, args)
+    try:
+        run_telegram(settings, dialogue)
+    except StartupError as exc:
+        return fail(str(exc), exc.status)
+    return 0
+
+
+def main(command: str, args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return fail(str(exc))
+    if command == "chat":
+        return chat(settings, args)
+    if command == "run":
+        return run(settings, args)
+    return fail(f"unknown command {command!r}")

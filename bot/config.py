@@ -1,0 +1,111 @@
+"""Settings from the environment, or from a `.env` file in the working directory.
+
+The environment wins over `.env`, so a deployment can override one value without editing the file. Every
+setting and its default is documented in `.env.example`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+# <bot id>:<secret> as issued by @BotFather; the secret is 35 characters today, allow some slack
+TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,64}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; its message is one line that says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str = ""
+    base_url: str = TELEGRAM_BASE_URL
+    base_file_url: str = TELEGRAM_BASE_FILE_URL
+    faq_path: Path | None = None  # None: FAQ_PATH unset, let the command line pick ./faq.yaml
+    data_dir: Path = Path("data")
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = ""
+    log_level: str = "INFO"
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def webhook(self) -> bool:
+        return bool(self.webhook_url)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a log line."""
+        return tuple(s for s in (self.token, self.webhook_secret) if s)
+
+    def check_token(self) -> None:
+        if not self.token:
+            raise ConfigError(
+                "no Telegram token: set TELEGRAM_BOT_TOKEN in the environment or in .env "
+                "(see .env.example), or run `legpress-bot chat` to talk in this terminal"
+            )
+        if not TOKEN_RE.fullmatch(self.token):
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is malformed: it should look like 123456789:AAH… as given by "
+                "@BotFather; fix it in the environment or in .env"
+            )
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """KEY=value lines; `#` comments, blank lines, `export ` and matching quotes are allowed."""
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Read every setting once; raise ConfigError with a one-line message for a value that is unusable."""
+    env: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        env.update(parse_dotenv(env_file.read_text(encoding="utf-8")))
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, "").strip() or default
+
+    port_raw = get("WEBHOOK_PORT", "8443")
+    if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+        raise ConfigError(f"WEBHOOK_PORT must be a port number, not {port_raw!r}")
+    level = get("LOG_LEVEL", "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    admins_raw = [a for a in re.split(r"[,\s]+", get("ADMIN_IDS")) if a]
+    if not all(re.fullmatch(r"-?[0-9]+", a) for a in admins_raw):
+        raise ConfigError("ADMIN_IDS must be Telegram user ids separated by commas")
+    faq = get("FAQ_PATH")
+    return Settings(
+        token=get("TELEGRAM_BOT_TOKEN"),
+        base_url=get("TELEGRAM_BASE_URL", TELEGRAM_BASE_URL),
+        base_file_url=get("TELEGRAM_BASE_FILE_URL", TELEGRAM_BASE_FILE_URL),
+        faq_path=Path(faq) if faq else None,
+        data_dir=Path(get("DATA_DIR", "data")),
+        webhook_url=get("WEBHOOK_URL"),
+        webhook_listen=get("WEBHOOK_LISTEN", "127.0.0.1"),
+        webhook_port=int(port_raw),
+        webhook_secret=get("WEBHOOK_SECRET"),
+        log_level=level,
+        admin_ids=frozenset(int(a) for a in admins_raw),
+    )

@@ -1,0 +1,1 @@
+"""The Telegram door: application, handlers, keyboards, persistence and logging."""

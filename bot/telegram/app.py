@@ -1,0 +1,505 @@
+"""The Telegram door: updates in, core calls, rendered replies out.
+
+Every decision about what to say is the core's (`bot.dialogue.Dialogue`); this module only knows Telegram:
+who is addressed in a group, which message to quote or edit, how buttons become keyboards, where each
+person's state lives (`context.user_data`, persisted), and what the platform needs (callback answers,
+command menus, webhooks, migrations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Chat,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, InvalidToken, NetworkError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BasePersistence,
+    BaseRateLimiter,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    ExtBot,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.dialogue import COMMAND_MENU, ChatKind, Dialogue, Outcome
+from bot.questionnaire import CheckState
+from bot.replies import Reply, esc, format_body, to_plain
+from bot.telegram.keyboards import render_keyboard
+from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram.persistence import Data, sqlite_persistence
+
+log = logging.getLogger("bot.telegram")
+
+Context = CallbackContext[ExtBot[None], Data, Data, Data]
+BotApp = Application[ExtBot[None], Context, Data, Data, Data, Any]
+
+COMMANDS = ("start", *(name for name, _ in COMMAND_MENU))
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+RECENT_SECONDS = 5 * 60  # in a group, the same answer within this time gets a pointer, not a repost
+REMEMBERED_ANSWERS = 64  # per chat: which bot message answered which question, for edits
+INLINE_DESCRIPTION_CHARS = 120
+
+# chat_data / user_data keys (values must be JSON-compatible: see bot.telegram.persistence)
+ANSWERS = "answers"  # chat_data: {asker message id: bot message id}
+RECENT = "recent"  # chat_data: {answer key: [bot message id, unix time]}
+CHECKS = "checks"  # user_data: {chat id: CheckState.to_dict()}
+INLINE_CHAT = "inline"  # the state key for buttons on inline-mode messages, which have no chat
+
+# Telegram-only situations the terminal never meets
+ONLY_TEXT = "I can only read text messages. Ask me in words, or try /help."
+ANSWERED_RECENTLY = "I answered this a few minutes ago: see my earlier message"
+
+
+def chat_kind(chat: Chat) -> ChatKind:
+    return "private" if chat.type == ChatType.PRIVATE else "group"
+
+
+def new_run_id() -> str:
+    """Identifies one questionnaire run, so that buttons of an older run are recognised as stale."""
+    return uuid.uuid4().hex[:6]
+
+
+def command_of(message: Message) -> tuple[str, str | None, str] | None:
+    """(/name, @target or None, argument) when the message starts with a bot command."""
+    text = message.text or ""
+    entities = message.entities
+    if not entities or entities[0].type != MessageEntity.BOT_COMMAND or entities[0].offset != 0:
+        return None
+    head = message.parse_entity(entities[0])[1:]
+    name, _, target = head.partition("@")
+    return name.lower(), target or None, text[len(head) + 1 :].strip()
+
+
+def mentions(message: Message, username: str) -> bool:
+    wanted = f"@{username}".lower()
+    return any(t.lower() == wanted for t in message.parse_entities([MessageEntity.MENTION]).values())
+
+
+def strip_mention(text: str, username: str) -> str:
+    return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+class _AddressedToBot(filters.MessageFilter):
+    """A group message meant for the bot: it mentions @BotName or replies to one of the bot's messages."""
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == bot.id:
+            return True
+        return mentions(message, bot.username)
+
+
+ADDRESSED = _AddressedToBot(name="AddressedToBot")
+FOR_BOT = filters.ChatType.PRIVATE | (filters.ChatType.GROUPS & ADDRESSED)
+
+
+def load_state(user_data: Data | None, chat_key: str) -> CheckState | None:
+    if user_data is None:
+        return None
+    return CheckState.from_dict(user_data.get(CHECKS, {}).get(chat_key))
+
+
+def store_state(user_data: Data | None, chat_key: str, state: CheckState | None) -> None:
+    if user_data is None:
+        return
+    checks: dict[str, Any] = user_data.setdefault(CHECKS, {})
+    if state is None:
+        checks.pop(chat_key, None)
+    else:
+        checks[chat_key] = state.to_dict()
+
+
+def answer_key(outcome: Outcome, command: str | None) -> str | None:
+    """What makes two answers in a group "the same": the entries answered, or the command asked.
+
+    Urgent replies are always sent in full, and so are replies that answer nothing in particular.
+    """
+    if outcome.urgent:
+        return None
+    entries = [r.entry_id for r in outcome.replies if r.entry_id]
+    if entries:
+        return "e:" + ",".join(entries)
+    if command is not None:
+        return "c:" + hashlib.sha1(command.encode()).hexdigest()[:12]
+    return None
+
+
+def message_link(chat: Chat, message_id: int) -> str | None:
+    """A t.me link to a message, where Telegram has one (supergroups, not basic groups)."""
+    if chat.username:
+        return f"https://t.me/{chat.username}/{message_id}"
+    if chat.type == ChatType.SUPERGROUP:
+        return f"https://t.me/c/{str(chat.id).removeprefix('-100')}/{message_id}"
+    return None
+
+
+def remember(mapping: dict[str, Any], key: str, value: Any, limit: int = REMEMBERED_ANSWERS) -> None:
+    """Insert into a small map kept in chat_data, dropping the oldest entries beyond `limit`."""
+    mapping.pop(key, None)
+    mapping[key] = value
+    while len(mapping) > limit:
+        mapping.pop(next(iter(mapping)))
+
+
+@dataclass(frozen=True)
+class TelegramDoor:
+    """The handlers. Holds the core; all per-person data lives in PTB's (persisted) user and chat data."""
+
+    dialogue: Dialogue
+
+    def register(self, app: BotApp) -> None:
+        message = filters.UpdateType.MESSAGE
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
+        app.add_handler(CommandHandler(COMMANDS, self.on_command, filters=message))
+        app.add_handler(MessageHandler(message & filters.COMMAND, self.on_other_command))
+        app.add_handler(MessageHandler(message & filters.TEXT & FOR_BOT, self.on_text))
+        app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, self.on_edit))
+        app.add_handler(
+            MessageHandler(
+                message & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+                self.on_non_text,
+            )
+        )
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(InlineQueryHandler(self.on_inline))
+        app.add_error_handler(self.on_error)
+
+    # ------------------------------------------------------------------------------------ messages
+    def interpret(self, message: Message, user_data: Data | None) -> tuple[Outcome, str | None] | None:
+        """A text message -> what the core says to it, or None when it is not for this bot."""
+        username = message.get_bot().username
+        kind = chat_kind(message.chat)
+        key = str(message.chat.id)
+        state = load_state(user_data, key)
+        now = time.time()
+        command = command_of(message)
+        if command is not None:
+            name, target, arg = command
+            if target is not None and target.lower() != username.lower():
+                return None  # addressed to another bot
+            if kind == "group" and target is None and name not in COMMANDS:
+                return None  # some other bot's command
+            outcome = self.dialogue.on_command(name, arg, state, kind, now, new_run_id())
+            return outcome, answer_key(outcome, f"/{name} {arg}")
+        text = message.text or ""
+        if kind == "group":
+            reply = message.reply_to_message
+            replying = (
+                reply is not None
+                and reply.from_user is not None
+                and reply.from_user.id == message.get_bot().id
+            )
+            if not replying and not mentions(message, username):
+                return None
+            text = strip_mention(text, username)
+        outcome = self.dialogue.on_text(text, state, kind, now)
+        return outcome, answer_key(outcome, None)
+
+    async def on_command(self, update: Update, context: Context) -> None:
+        await self._answer(update, context)
+
+    async def on_other_command(self, update: Update, context: Context) -> None:
+        """Commands outside the menu: the core answers those meant for this bot; others are ignored."""
+        await self._answer(update, context)
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        await self._answer(update, context)
+
+    async def _answer(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        decided = self.interpret(message, context.user_data)
+        if decided is None:
+            return
+        outcome, key = decided
+        store_state(context.user_data, str(message.chat.id), outcome.state)
+        chat_data = context.chat_data if context.chat_data is not None else {}
+        group = chat_kind(message.chat) == "group"
+        now = time.time()
+        recent: dict[str, Any] = chat_data.setdefault(RECENT, {}) if group else {}
+        earlier = recent.get(key) if key else None
+        if earlier is not None and now - earlier[1] < RECENT_SECONDS:
+            await self._point_to(message, int(earlier[0]))
+        else:
+            quote = message.message_id if group else None  # in a group, say whom the answer is for
+            sent = await self._send_all(context, message.chat.id, outcome.replies, quote=quote)
+            if sent is not None:
+                remember(chat_data.setdefault(ANSWERS, {}), str(message.message_id), sent)
+                if group and key:
+                    remember(recent, key, [sent, now])
+        await self._persist(update, context)
+
+    async def _point_to(self, message: Message, earlier_id: int) -> None:
+        link = message_link(message.chat, earlier_id)
+        text = (
+            f'<a href="{esc(link)}">{esc(ANSWERED_RECENTLY)}</a>.' if link else f"{esc(ANSWERED_RECENTLY)} ↑"
+        )
+        await message.get_bot().send_message(
+            message.chat.id,
+            text,
+            reply_parameters=ReplyParameters(earlier_id, allow_sending_without_reply=True),
+        )
+
+    async def _send_all(
+        self, context: Context, chat_id: int, replies: tuple[Reply, ...], quote: int | None
+    ) -> int | None:
+        """Send the replies in order, quoting `quote` with the first; the first message's id."""
+        first: int | None = None
+        for reply in replies:
+            parameters = None
+            if quote is not None and first is None:
+                parameters = ReplyParameters(quote, allow_sending_without_reply=True)
+            sent = await context.bot.send_message(
+                chat_id,
+                reply.text,
+                reply_markup=render_keyboard(reply.buttons, context.bot.username),
+                reply_parameters=parameters,
+            )
+            first = sent.message_id if first is None else first
+        return first
+
+    async def on_edit(self, update: Update, context: Context) -> None:
+        """The asker corrected their question: correct the answer in place."""
+        message = update.edited_message
+        if message is None:
+            return
+        answers: dict[str, Any] = (context.chat_data or {}).get(ANSWERS, {})
+        reply_id = answers.get(str(message.message_id))
+        if reply_id is None:
+            return  # not a message the bot answered
+        decided = self.interpret(message, context.user_data)
+        if decided is None or not decided[0].replies:
+            return
+        outcome = decided[0]
+        store_state(context.user_data, str(message.chat.id), outcome.state)
+        first = outcome.replies[0]
+        with contextlib.suppress(_NotModified):
+            await _edit(
+                context.bot.edit_message_text(
+                    first.text,
+                    chat_id=message.chat.id,
+                    message_id=int(reply_id),
+                    reply_markup=render_keyboard(first.buttons, context.bot.username),
+                )
+            )
+        await self._persist(update, context)
+
+    async def on_non_text(self, update: Update, context: Context) -> None:
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(ONLY_TEXT)
+
+    async def on_migrate(self, update: Update, context: Context) -> None:
+        """A group became a supergroup: its chat data moves with it."""
+        if update.effective_message is not None:
+            context.application.migrate_chat_data(message=update.effective_message)
+            await context.application.update_persistence()
+
+    # ------------------------------------------------------------------------------------- buttons
+    async def on_button(self, update: Update, context: Context) -> None:
+        """A button acts for whoever pressed it; the press is always answered, stale or not."""
+        query = update.callback_query
+        if query is None:
+            return
+        message = query.message
+        chat_key = str(message.chat.id) if message is not None else INLINE_CHAT
+        kind: ChatKind = chat_kind(message.chat) if message is not None else "group"
+        outcome = self.dialogue.on_button(
+            query.data or "", load_state(context.user_data, chat_key), kind, time.time(), new_run_id()
+        )
+        await query.answer(outcome.notice)
+        store_state(context.user_data, chat_key, outcome.state)
+        for i, reply in enumerate(outcome.replies):
+            markup = render_keyboard(reply.buttons, context.bot.username)
+            if query.inline_message_id is not None:
+                if i == 0:  # a message sent through inline mode: the bot can only edit it
+                    with contextlib.suppress(_NotModified):
+                        await _edit(query.edit_message_text(reply.text, reply_markup=markup))
+            elif message is not None and reply.edit and isinstance(message, Message):
+                with contextlib.suppress(_NotModified):
+                    await _edit(query.edit_message_text(reply.text, reply_markup=markup))
+            elif message is not None:
+                await context.bot.send_message(message.chat.id, reply.text, reply_markup=markup)
+        await self._persist(update, context)
+
+    # --------------------------------------------------------------------------------------- inline
+    async def on_inline(self, update: Update, context: Context) -> None:
+        """`@BotName hamstrings` in any chat: the best entries, each as an article to send."""
+        query = update.inline_query
+        if query is None:
+            return
+        results = []
+        for entry in self.dialogue.inline_results(query.query):
+            reply = self.dialogue.entry_reply(entry, "group")
+            summary = " ".join(to_plain(format_body(entry.answer)).split())
+            if len(summary) > INLINE_DESCRIPTION_CHARS:
+                summary = summary[: INLINE_DESCRIPTION_CHARS - 1] + "…"
+            results.append(
+                InlineQueryResultArticle(
+                    id=entry.id,
+                    title=entry.title,
+                    description=summary,
+                    input_message_content=InputTextMessageContent(reply.text),
+                    reply_markup=render_keyboard(reply.buttons, context.bot.username),
+                )
+            )
+        await query.answer(results, cache_time=300)
+
+    # --------------------------------------------------------------------------------------- errors
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log and carry on: one broken update must not stop the bot."""
+        kind, chat_id = "no update", None
+        if isinstance(update, Update):
+            kind = next((t for t in Update.ALL_TYPES if getattr(update, t, None) is not None), "update")
+            chat_id = update.effective_chat.id if update.effective_chat else None
+        log.error("Error while handling %s in chat %s", kind, chat_id, exc_info=context.error)
+
+    # ---------------------------------------------------------------------------------- persistence
+    @staticmethod
+    async def _persist(update: Update, context: Context) -> None:
+        """Write this update's user and chat data now, so a reply the person saw survives a crash."""
+        app = context.application
+        if app.persistence is None:
+            return
+        app.mark_data_for_update_persistence(
+            chat_ids=update.effective_chat.id if update.effective_chat else None,
+            user_ids=update.effective_user.id if update.effective_user else None,
+        )
+        await app.update_persistence()
+
+
+class _NotModified(Exception):
+    """Telegram refused an edit because the message already says exactly that."""
+
+
+async def _edit(call: Any) -> Any:
+    try:
+        return await call
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            raise _NotModified from None
+        raise
+
+
+# ------------------------------------------------------------------------------------------ building
+def build_application(
+    settings: Settings,
+    dialogue: Dialogue,
+    *,
+    persistence: BasePersistence[Data, Data, Data] | None = None,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
+    mode: str = "polling",
+) -> BotApp:
+    """The Application with its handlers, rate limiter and persistence; `announce` runs when it starts."""
+    defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .defaults(defaults)
+        .rate_limiter(rate_limiter or AIORateLimiter())
+        .persistence(persistence or sqlite_persistence(settings.data_dir))
+        .context_types(ContextTypes(context=CallbackContext, bot_data=dict, chat_data=dict, user_data=dict))
+        .concurrent_updates(PerChatUpdateProcessor())
+    )
+
+    async def post_init(app: BotApp) -> None:
+        await announce(app, dialogue, mode)
+
+    app: BotApp = builder.post_init(post_init).build()  # type: ignore[arg-type,assignment]
+    TelegramDoor(dialogue).register(app)
+    return app
+
+
+async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:
+    """At start-up: the command menu for private chats and groups, and one line in the log."""
+    menu = [BotCommand(name, description) for name, description in COMMAND_MENU]
+    await app.bot.set_my_commands(menu, scope=BotCommandScopeAllPrivateChats())
+    await app.bot.set_my_commands(menu, scope=BotCommandScopeAllGroupChats())
+    log.info("Started @%s in %s mode with %d entries", app.bot.username, mode, len(dialogue.kb.entries))
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message is one line for the person running it, and the exit status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The configured secret, or a fresh one: Telegram learns it from setWebhook at every start."""
+    return settings.webhook_secret or secrets.token_urlsafe(32)
+
+
+async def preflight(settings: Settings) -> str:
+    """Ask Telegram who the bot is before starting, so that a refused token is one clear line."""
+    try:
+        async with Bot(
+            settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url
+        ) as bot:
+            return bot.username
+    except InvalidToken:
+        raise StartupError(
+            "Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token from @BotFather "
+            "into the environment or .env",
+            2,
+        ) from None
+    except NetworkError as exc:
+        raise StartupError(
+            f"cannot reach the Telegram Bot API at {settings.base_url}: {exc.message}", 1
+        ) from None
+
+
+def run(settings: Settings, dialogue: Dialogue) -> None:
+    """Run until stopped (SIGINT / SIGTERM). Raises StartupError when Telegram refuses the token."""
+    asyncio.run(preflight(settings))
+    mode = "webhook" if settings.webhook else "polling"
+    app = build_application(settings, dialogue, mode=mode)
+    if settings.webhook:
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=webhook_secret(settings),
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+    else:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)

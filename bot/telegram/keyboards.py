@@ -1,0 +1,30 @@
+"""The core's buttons -> Telegram inline keyboards. Rendering only: which buttons exist is the core's call."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.helpers import create_deep_linked_url
+
+from bot.replies import Button, Keyboard
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    """t.me/<bot>?start=<payload>: opens a private chat with the bot and sends /start <payload>."""
+    return create_deep_linked_url(bot_username, payload)
+
+
+def render_button(button: Button, bot_username: str) -> InlineKeyboardButton:
+    if button.data is not None:
+        return InlineKeyboardButton(button.label, callback_data=button.data)
+    if button.start_payload is not None:
+        return InlineKeyboardButton(button.label, url=deep_link(bot_username, button.start_payload))
+    return InlineKeyboardButton(button.label, url=button.url)
+
+
+def render_keyboard(buttons: Keyboard, bot_username: str) -> InlineKeyboardMarkup | None:
+    """None for a reply without buttons, so Telegram gets no empty keyboard."""
+    if not any(buttons):
+        return None
+    return InlineKeyboardMarkup(
+        [[render_button(b, bot_username) for b in row] for row in buttons if row],
+    )

@@ -1,0 +1,181 @@
+"""PTB persistence on SQLite: every write is one transaction, so a `kill -9` never leaves a broken file.
+
+PTB's PicklePersistence rewrites one file in place; a crash in the middle leaves a file it refuses to load.
+Here each user's, chat's or conversation's data is one row, written in its own transaction in a WAL database,
+so the worst a crash can do is lose the last write. Handlers never see the database: they use
+`context.user_data` / `context.chat_data` and PTB hands the changes to `StoragePersistence`, which talks to a
+small `Storage` interface. A server database needs only another `Storage`.
+
+Values are stored as JSON, so data kept there must be JSON-compatible, with string keys.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+Data = dict[str, Any]
+
+# namespaces in the store
+USER, CHAT, BOT, CALLBACK = "user", "chat", "bot", "callback"
+CONVERSATION = "conversation:"  # + the ConversationHandler's name
+BOT_KEY = "-"
+
+
+class Storage(Protocol):
+    """Key-value rows grouped in namespaces. Values are JSON text; a write is atomic."""
+
+    def load(self, namespace: str) -> dict[str, str]: ...
+
+    def save(self, namespace: str, key: str, value: str | None) -> None:
+        """Insert or replace one row; None deletes it."""
+
+    def close(self) -> None: ...
+
+
+class SqliteStorage:
+    """The embedded default: one SQLite file in WAL mode."""
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS kv ("
+        " namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (namespace, key)) WITHOUT ROWID"
+    )
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # autocommit mode; every write below opens its own explicit transaction
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a committed transaction survives a crash of the process (not of the machine)
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute(self.SCHEMA)
+
+    def load(self, namespace: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT key, value FROM kv WHERE namespace = ?", (namespace,)).fetchall()
+        return dict(rows)
+
+    def save(self, namespace: str, key: str, value: str | None) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if value is None:
+                    self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+                else:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)",
+                        (namespace, key, value),
+                    )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class StoragePersistence(BasePersistence[Data, Data, Data]):
+    """PTB's persistence interface over a `Storage`. Unchanged data is not written again."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        store_data: PersistenceInput | None = None,
+        update_interval: float = 5,
+    ) -> None:
+        # arbitrary callback data is not used: button data is short text the core understands
+        super().__init__(store_data or PersistenceInput(callback_data=False), update_interval)
+        self.storage = storage
+        self._written: dict[tuple[str, str], str] = {}
+
+    def _load(self, namespace: str) -> dict[str, Any]:
+        rows = self.storage.load(namespace)
+        self._written.update({(namespace, k): v for k, v in rows.items()})
+        return {k: json.loads(v) for k, v in rows.items()}
+
+    def _save(self, namespace: str, key: str, value: Any) -> None:
+        text = None if value is None else _dump(value)
+        if self._written.get((namespace, key)) == text:
+            return
+        self.storage.save(namespace, key, text)
+        if text is None:
+            self._written.pop((namespace, key), None)
+        else:
+            self._written[(namespace, key)] = text
+
+    # ------------------------------------------------------------------------------------- reading
+    async def get_user_data(self) -> dict[int, Data]:
+        return {int(k): v for k, v in self._load(USER).items()}
+
+    async def get_chat_data(self) -> dict[int, Data]:
+        return {int(k): v for k, v in self._load(CHAT).items()}
+
+    async def get_bot_data(self) -> Data:
+        data = self._load(BOT).get(BOT_KEY)
+        return data if isinstance(data, dict) else {}
+
+    async def get_callback_data(self) -> CDCData | None:
+        data = self._load(CALLBACK).get(BOT_KEY)
+        if not data:
+            return None
+        queries, keyboards = data
+        return [tuple(q) for q in queries], keyboards
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        return {tuple(json.loads(k)): v for k, v in self._load(CONVERSATION + name).items()}
+
+    # ------------------------------------------------------------------------------------- writing
+    async def update_user_data(self, user_id: int, data: Data) -> None:
+        self._save(USER, str(user_id), data)
+
+    async def update_chat_data(self, chat_id: int, data: Data) -> None:
+        self._save(CHAT, str(chat_id), data)
+
+    async def update_bot_data(self, data: Data) -> None:
+        self._save(BOT, BOT_KEY, data)
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        self._save(CALLBACK, BOT_KEY, data)
+
+    async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        self._save(CONVERSATION + name, _dump(list(key)), new_state)
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        self._save(CHAT, str(chat_id), None)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        self._save(USER, str(user_id), None)
+
+    # Data lives in memory while the bot runs; nothing else writes the store, so nothing to refresh.
+    async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: Data) -> None:
+        return None
+
+    async def flush(self) -> None:
+        self.storage.close()
+
+
+def sqlite_persistence(data_dir: Path, update_interval: float = 5) -> StoragePersistence:
+    """The bot's default persistence: DATA_DIR/bot.sqlite3."""
+    return StoragePersistence(SqliteStorage(data_dir / "bot.sqlite3"), update_interval=update_interval)

@@ -1,0 +1,183 @@
+"""Fixtures: the fake Bot API server, the real bot running against it, and a person to talk to it.
+
+Waiting is never timed: the bot under test gets one extra handler, in a group after all of its own, that
+signals when an update has been fully handled; the helpers push an update and wait for that signal, then
+return the Bot API calls made meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakebot import TOKEN, Call, FakeTelegram, Json, group_chat, private_chat, user
+from telegram import Update
+from telegram.ext import TypeHandler
+
+from bot.config import Settings
+from bot.dialogue import Dialogue
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.matching import Matcher
+from bot.telegram.app import ALLOWED_UPDATES, BotApp, announce, build_application
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ = ROOT / "faq.yaml"
+PROCESSED_GROUP = 1_000  # after every handler group of the bot
+WAIT = 10.0  # an upper bound only: a test that reaches it has failed
+
+
+@functools.cache
+def knowledge() -> KnowledgeBase:
+    return load_knowledge(FAQ)
+
+
+@pytest.fixture
+def kb() -> KnowledgeBase:
+    return knowledge()
+
+
+@pytest.fixture
+def dialogue(kb: KnowledgeBase) -> Dialogue:
+    return Dialogue(kb, Matcher(kb))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def settings_for(fake: FakeTelegram, data_dir: Path, **extra: Any) -> Settings:
+    return Settings(
+        token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url, data_dir=data_dir, **extra
+    )
+
+
+@dataclass
+class Harness:
+    """The running bot, and helpers to act as people talking to it."""
+
+    fake: FakeTelegram
+    app: BotApp
+    processed: dict[int, asyncio.Event] = field(default_factory=dict)
+
+    def event(self, update_id: int) -> asyncio.Event:
+        return self.processed.setdefault(update_id, asyncio.Event())
+
+    async def push(self, **update: Any) -> list[Call]:
+        """Deliver one update and return the Bot API calls the bot made while handling it."""
+        before = len(self.fake.calls)
+        update_id = await self.fake.push(**update)
+        await asyncio.wait_for(self.event(update_id).wait(), WAIT)
+        return self.fake.calls[before:]
+
+    async def say(
+        self, chat: Json, sender: Json, text: str | None, reply_to: Json | None = None, **extra: Any
+    ) -> tuple[Json, list[Call]]:
+        msg = self.fake.message(chat, sender, text, reply_to, **extra)
+        return msg, await self.push(message=msg)
+
+    async def edit(self, original: Json, text: str) -> list[Call]:
+        return await self.push(edited_message=self.fake.edited(original, text))
+
+    async def press(
+        self, sender: Json, message: Json | None, data: str, inline_message_id: str = ""
+    ) -> list[Call]:
+        return await self.push(
+            callback_query=self.fake.callback_query(sender, message, data, inline_message_id)
+        )
+
+    async def inline(self, sender: Json, query: str) -> list[Call]:
+        return await self.push(inline_query=self.fake.inline_query(sender, query))
+
+    def message_of(self, call: Call, response_chat: int | None = None) -> Json:
+        """The message a sendMessage call created, as stored by the fake server (to press its buttons)."""
+        chat_id = call.chat_id if response_chat is None else response_chat
+        assert chat_id is not None
+        candidates = [
+            m
+            for (c, _), m in self.fake.messages.items()
+            if c == chat_id and m.get("from", {}).get("is_bot") and m.get("text") == call.text
+        ]
+        return candidates[-1]
+
+
+async def start_bot(fake: FakeTelegram, settings: Settings, dialogue: Dialogue) -> Harness:
+    app = build_application(settings, dialogue)
+    harness = Harness(fake, app)
+
+    async def mark(update: Update, _: object) -> None:
+        harness.event(update.update_id).set()
+
+    app.add_handler(TypeHandler(Update, mark), group=PROCESSED_GROUP)
+    await app.initialize()
+    await announce(app, dialogue, "polling")
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(
+        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+    )
+    return harness
+
+
+async def stop_bot(harness: Harness) -> None:
+    app = harness.app
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, tmp_path: Path, dialogue: Dialogue) -> AsyncIterator[Harness]:
+    harness = await start_bot(fake, settings_for(fake, tmp_path / "data"), dialogue)
+    yield harness
+    await stop_bot(harness)
+
+
+# ------------------------------------------------------------------------------------------ people
+@pytest.fixture
+def alice() -> Json:
+    return user(1001, "Alice", "alice")
+
+
+@pytest.fixture
+def bob() -> Json:
+    return user(1002, "Bob", "bob")
+
+
+@pytest.fixture
+def dm(alice: Json) -> Json:
+    return private_chat(alice)
+
+
+@pytest.fixture
+def group() -> Json:
+    return group_chat(-4001, "Leg day")
+
+
+@pytest.fixture
+def supergroup() -> Json:
+    return group_chat(-1001234567890, "Leg day club", "supergroup")
+
+
+# ----------------------------------------------------------------------------------- subprocesses
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for `legpress-bot` in a subprocess: nothing inherited that could reach Telegram."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+    env.update({"FAQ_PATH": str(FAQ), "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+CLI = [sys.executable, "-m", "bot"]
