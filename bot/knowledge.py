@@ -25,7 +25,15 @@ CONCEPT_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TOP_KEYS = {"meta", "matching", "entries", "questionnaire", "red_flags"}
 META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about"}
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
-MATCHING_KEYS = {"thresholds", "concepts", "gate", "keep_words", "question_words", "tie_break_kinds"}
+MATCHING_KEYS = {
+    "thresholds",
+    "concepts",
+    "gate",
+    "keep_words",
+    "question_words",
+    "tie_break_kinds",
+    "kind_hints",
+}
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
 GATE_KEYS = {"subjects", "weak_subjects", "pairs", "off_topic"}
 GATE_RULE_KEYS = {"concepts", "with", "unless", "name"}
@@ -112,6 +120,7 @@ class MatchingConfig:
     keep_words: frozenset[str] = frozenset()
     question_words: frozenset[str] = frozenset()
     tie_break_kinds: tuple[str, ...] = ()
+    kind_hints: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -391,7 +400,22 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
             "matching.tie_break_kinds",
             f"a list of: {', '.join(KINDS)}",
         )
+    hints: dict[str, frozenset[str]] = {}
+    raw_hints = raw.get("kind_hints", {}) or {}
+    if not isinstance(raw_hints, dict):
+        c.add(("matching", "kind_hints"), None, "matching.kind_hints", "must map a concept to entry kinds")
+        raw_hints = {}
+    for name, kinds in raw_hints.items():
+        fld = f"matching.kind_hints.{name}"
+        klist = _str_list(kinds)
+        if name not in concepts:
+            c.add(("matching", "kind_hints", name), None, fld, f"unknown concept {name!r}")
+        elif klist is None or any(k not in KINDS for k in klist):
+            c.add(("matching", "kind_hints", name), None, fld, f"a list of: {', '.join(KINDS)}")
+        else:
+            hints[str(name)] = frozenset(klist)
     return MatchingConfig(
+        kind_hints=MappingProxyType(hints),
         tie_break_kinds=tuple(k for k in tie_kinds or () if k in KINDS),
         confident=numbers["confident"],
         unsure=numbers["unsure"],

@@ -37,6 +37,7 @@ POSTINGS_LIMIT = 500  # candidates a single term may contribute (only bites on v
 CANDIDATE_TERMS = 16  # the most informative query terms propose candidates; all terms score them
 RERANK = 60  # candidates scored exactly
 MAX_QUERY_TERMS = 40  # a rambling message ranks by its most informative terms
+KIND_HINT_BONUS = 1.1  # an entry of the kind the question asks for
 DOC_SHARE = 0.5  # score = this share from the closest single question, the rest from the entry as a whole
 
 
@@ -346,9 +347,20 @@ class Matcher:
             for i, w in self._postings.get(t, ()):
                 rough[i] += qv * w
         shortlist = heapq.nlargest(RERANK, rough, key=rough.__getitem__)
-        scored = [Candidate(self.kb.entries[i], self._exact_score(i, qvec, qnorm)) for i in shortlist]
+        wanted = self._wanted_kinds(analysis)
+        scored = []
+        for i in shortlist:
+            entry = self.kb.entries[i]
+            bonus = KIND_HINT_BONUS if entry.kind in wanted else 1.0
+            scored.append(Candidate(entry, min(100.0, round(bonus * self._exact_score(i, qvec, qnorm), 2))))
         scored.sort(key=lambda c: (-c.score, c.entry.id))
         return scored
+
+    def _wanted_kinds(self, analysis: Analysis) -> frozenset[str]:
+        """Kinds the question asks for ("what should I do" -> fixes), from the clause that asks if it leads."""
+        concepts = analysis.asked or analysis.concepts
+        hints = self.cfg.kind_hints
+        return frozenset(k for c in concepts if c in hints for k in hints[c])
 
     def _exact_score(self, i: int, qvec: dict[str, float], qnorm: float) -> float:
         """0-100: a blend of the closest single question and the entry as a whole (cosines)."""
@@ -371,7 +383,8 @@ class Matcher:
     def match(self, text: str) -> Match:
         analysis = self.analyse(text)
         reason = self.gate(analysis.concepts, analysis.strangers)
-        if reason and analysis.asked and self.gate(analysis.asked, analysis.strangers) is None:
+        # a weak subject in the question cannot override a story that is about something else
+        if reason and analysis.asked and self.gate(analysis.asked, strangers=1) is None:
             reason = None  # the story mentions something else, but the question itself is on topic
         if reason:
             return Match("none", None, 0.0, (), reason)

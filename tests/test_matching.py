@@ -160,7 +160,7 @@ def accuracy(matcher: Matcher, path: Path) -> tuple[float, float]:
     return top1, abstention
 
 
-@pytest.mark.parametrize("name", ["labelled.yaml", "holdout.yaml", "holdout2.yaml"])
+@pytest.mark.parametrize("name", ["labelled.yaml", "holdout.yaml", "holdout2.yaml", "holdout3.yaml"])
 def test_accuracy_floor(matcher: Matcher, name: str) -> None:
     items = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
     assert len(items) >= 150
