@@ -357,7 +357,7 @@ class Matcher:
         return scored
 
     def _wanted_kinds(self, analysis: Analysis) -> frozenset[str]:
-        """Kinds the question asks for ("what should I do" -> fixes), from the clause that asks if it leads."""
+        """Kinds the question asks for ("what should I do" -> fixes), from the asking clause if it leads."""
         concepts = analysis.asked or analysis.concepts
         hints = self.cfg.kind_hints
         return frozenset(k for c in concepts if c in hints for k in hints[c])
