@@ -29,6 +29,7 @@ from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz, process
 
+from bot.database import StorageError, open_database
 from bot.matching import Match, Matcher, normalise
 from bot.replies import esc
 
@@ -325,10 +326,12 @@ class Analytics:
             )
         data.mkdir(parents=True, exist_ok=True)
         salt = load_salt(data) if create else None
-        conn = sqlite3.connect(path, timeout=2.0, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # checked as the persistence does: a damaged file is moved aside by the bot, never by the report
+            conn = open_database(path, recover=create, timeout=2.0)
+        except StorageError as exc:
+            raise AnalyticsError(str(exc)) from None
+        try:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(_SCHEMA)
             conn.execute(

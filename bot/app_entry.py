@@ -1,16 +1,19 @@
 """`legpress-bot run` and `legpress-bot chat`: settings, knowledge base, then the Telegram or terminal door.
 
-Problems a person running the bot can fix (no token, a malformed or refused token, a bad setting) end the
-program with one line on stderr and exit status 2, never with a traceback.
+Problems a person running the bot can fix (no token, a malformed or refused token, a bad setting, a DATA_DIR
+that cannot be written) end the program with one line on stderr and exit status 2, never with a traceback.
+A damaged database is moved aside, not wiped (see bot.database).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from bot.cli import _load_or_exit, faq_path
 from bot.config import ConfigError, Settings, load_settings
+from bot.database import DB_NAME, StorageError, check_data_dir, open_database
 from bot.dialogue import Dialogue
 from bot.matching import Matcher
 
@@ -22,9 +25,14 @@ def fail(message: str, status: int = 2) -> int:
     return status
 
 
-def build_dialogue(settings: Settings, args: argparse.Namespace) -> Dialogue:
+def faq_source(settings: Settings, args: argparse.Namespace) -> Path:
+    """The faq.yaml the bot serves: --faq, FAQ_PATH, ./faq.yaml or the packaged one. /reload re-reads it."""
     explicit = getattr(args, "faq", None) or (str(settings.faq_path) if settings.faq_path else None)
-    kb = _load_or_exit(faq_path(explicit))
+    return faq_path(explicit)
+
+
+def build_dialogue(settings: Settings, args: argparse.Namespace) -> Dialogue:
+    kb = _load_or_exit(faq_source(settings, args))
     return Dialogue(kb, Matcher(kb))
 
 
@@ -54,10 +62,19 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging(settings.log_level, settings.secrets)
     dialogue = build_dialogue(settings, args)
     try:
-        run_telegram(settings, dialogue)
+        prepare_storage(settings)
+        run_telegram(settings, dialogue, faq_source(settings, args))
+    except StorageError as exc:
+        return fail(str(exc))
     except StartupError as exc:
         return fail(str(exc), exc.status)
     return 0
+
+
+def prepare_storage(settings: Settings) -> None:
+    """DATA_DIR writable and its database healthy (a damaged one moved aside), before any network wait."""
+    check_data_dir(settings.data_dir)
+    open_database(settings.data_dir / DB_NAME).close()
 
 
 def main(command: str, args: argparse.Namespace) -> int:

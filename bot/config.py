@@ -36,6 +36,7 @@ class Settings:
     webhook_secret: str = ""
     log_level: str = "INFO"
     admin_ids: frozenset[int] = field(default_factory=frozenset)
+    retention_days: int = 90  # questions, feedback and check outcomes older than this are removed
 
     @property
     def webhook(self) -> bool:
@@ -95,6 +96,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     admins_raw = [a for a in re.split(r"[,\s]+", get("ADMIN_IDS")) if a]
     if not all(re.fullmatch(r"-?[0-9]+", a) for a in admins_raw):
         raise ConfigError("ADMIN_IDS must be Telegram user ids separated by commas")
+    retention_raw = get("RETENTION_DAYS", "90")
+    if not retention_raw.isdigit() or int(retention_raw) < 1:
+        raise ConfigError(f"RETENTION_DAYS must be a whole number of days, at least 1, not {retention_raw!r}")
     faq = get("FAQ_PATH")
     return Settings(
         token=get("TELEGRAM_BOT_TOKEN"),
@@ -108,4 +112,5 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         webhook_secret=get("WEBHOOK_SECRET"),
         log_level=level,
         admin_ids=frozenset(int(a) for a in admins_raw),
+        retention_days=int(retention_raw),
     )

@@ -8,6 +8,7 @@ Button data (at most 64 bytes, short versioned prefixes):
   l:<cause|fix|faq>     list the entries of a kind
   c:<entry-id|->        start the questionnaire (focused on an entry, or not)
   q:...                 questionnaire steps (see bot.questionnaire)
+  f:<+|->:<entry-id>    👍/👎 on an answer
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Literal
 from bot import questionnaire as qn
 from bot.knowledge import Entry, KnowledgeBase
 from bot.matching import Match, Matcher
-from bot.replies import Button, Reply, bold, entry_html, esc, italic, link, rows
+from bot.replies import MAX_CALLBACK_BYTES, Button, Reply, bold, entry_html, esc, italic, link, rows
 from bot.safety import detect_red_flag, urgent_reply
 
 ChatKind = Literal["private", "group"]
@@ -40,6 +41,13 @@ COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("about", "Source and disclaimer"),
     ("cancel", "Stop the current check"),
 )
+FEEDBACK_THANKS = "Thanks for the feedback!"
+FEEDBACK_ASK = "feedback-ask"  # the tag of the reply that asks what was missing; adapters may answer it
+FEEDBACK_ASK_TEXT = (
+    "Sorry that didn't help. What were you looking for? "
+    "Reply to this message and I'll pass it on to the people who run me."
+)
+FEEDBACK_NOTED = "Thank you! I've passed that on."
 
 
 @dataclass(frozen=True)
@@ -140,21 +148,37 @@ class Dialogue:
         if prefix == "e":
             entry = self.kb.get(rest)
             if entry is None:
-                return self.expired_button()
+                return self.expired_button(state)  # an open check is not disturbed by an old button
             return Outcome((self.entry_reply(entry, chat),), state)
         if prefix == "l" and rest in KIND_TITLES:
             return Outcome((self.list_reply(rest),), state)
         if prefix == "c":
             focus = rest if rest and rest != "-" else None
             if focus is not None and self.kb.get(focus) is None:
-                return self.expired_button()
+                return self.expired_button(state)
             return self.start_check(focus, state, chat, now, run_id)
         if prefix == "q":
             return self.check_step(rest, state, chat, now)
-        return self.expired_button()
+        if prefix == "f":
+            return self.feedback(rest, state)
+        return self.expired_button(state)
 
-    def expired_button(self) -> Outcome:
-        return Outcome((), None, notice="This button has expired. Send your question again, or use /help.")
+    def expired_button(self, state: qn.CheckState | None = None) -> Outcome:
+        return Outcome((), state, notice="This button has expired. Send your question again, or use /help.")
+
+    # -------------------------------------------------------------------------------------- feedback
+    def feedback(self, data: str, state: qn.CheckState | None) -> Outcome:
+        """👍 or 👎 on an answer: thanks, and after a 👎 an (optional) question about what was missing.
+        The vote itself is the adapter's to record, from the event `feedback:<+|->:<entry-id>`."""
+        sign, _, entry_id = data.partition(":")
+        if sign not in ("+", "-") or self.kb.get(entry_id) is None:
+            return self.expired_button(state)  # an answer since removed from faq.yaml
+        replies = () if sign == "+" else (Reply(FEEDBACK_ASK_TEXT, tags=frozenset({FEEDBACK_ASK})),)
+        return Outcome(replies, state, notice=FEEDBACK_THANKS, events=(f"feedback:{sign}:{entry_id}",))
+
+    def on_feedback_text(self, entry_id: str, state: qn.CheckState | None) -> Outcome:
+        """The answer to "what were you looking for?": acknowledged, never matched as a question."""
+        return Outcome((Reply(FEEDBACK_NOTED),), state, events=(f"feedback-text:{entry_id}",))
 
     # ------------------------------------------------------------------------------------- questionnaire
     def start_check(
@@ -182,6 +206,12 @@ class Dialogue:
         step = qn.step(self.kb, state, data, now)
         return Outcome(step.replies, step.state, notice=step.notice, urgent=step.urgent, events=step.events)
 
+    def on_silence(self, state: qn.CheckState | None, now: float) -> Outcome:
+        """The person has said nothing for a while: a check whose 30 minutes are up closes with a note."""
+        if state is None or not qn.expired(state, now):
+            return Outcome((), state)
+        return Outcome((qn.expired_reply(self.kb),), None, events=("check-expired",))
+
     # ---------------------------------------------------------------------------------------- replies
     def entry_reply(self, entry: Entry, chat: ChatKind = "private") -> Reply:
         text = entry_html(entry.title, entry.answer)
@@ -195,7 +225,14 @@ class Dialogue:
             )
             buttons.append(check)
         footer = f"\n\n{italic(self.kb.meta.disclaimer)}" if entry.kind == "cause" else ""
-        return Reply(text + footer, buttons=rows(buttons), entry_id=entry.id)
+        return Reply(text + footer, buttons=rows(buttons) + self._feedback_row(entry), entry_id=entry.id)
+
+    @staticmethod
+    def _feedback_row(entry: Entry) -> tuple[tuple[Button, ...], ...]:
+        """👍/👎 under every answer, on one row; left out for an id too long for a button's 64 bytes."""
+        if len(f"f:-:{entry.id}".encode()) > MAX_CALLBACK_BYTES:
+            return ()
+        return ((Button("👍", data=f"f:+:{entry.id}"), Button("👎", data=f"f:-:{entry.id}")),)
 
     def _related(self, entry: Entry) -> list[Entry]:
         related = [self.kb.get(r) for r in entry.related]

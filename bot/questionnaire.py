@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from types import MappingProxyType
 from typing import Any
@@ -598,7 +598,8 @@ def _answer(kb: KnowledgeBase, state: CheckState, number: int, option_id: str, n
         return Step((question_reply(kb, answered),), answered)
     ranked = rank(q, answered.plan, answered.answers)
     top = ranked[0].cause.id if ranked else "none"
-    return Step((result_reply(kb, ranked),), None, events=("check-finished", f"check-result:{top}"))
+    result = result_reply(kb, ranked, edit=True)  # in place of the last question: no answers left to tap
+    return Step((result,), None, events=("check-finished", f"check-result:{top}"))
 
 
 def _ended(state: CheckState | None) -> Step:
@@ -648,11 +649,11 @@ def question_reply(kb: KnowledgeBase, state: CheckState, edit: bool = True) -> R
     return Reply("\n\n".join(lines), buttons=(*rows(options), nav), edit=edit)
 
 
-def result_reply(kb: KnowledgeBase, ranked: Sequence[Ranked]) -> Reply:
+def result_reply(kb: KnowledgeBase, ranked: Sequence[Ranked], edit: bool = False) -> Reply:
     """The causes that fit, best first, each with its fixes as buttons; a plan; the disclaimer."""
     q = _q(kb)
     if not ranked:
-        return _nothing_stands_out(kb, q)
+        return replace(_nothing_stands_out(kb, q), edit=edit)
     lines = [bold("Your check: what most likely fits"), ""]
     for i, r in enumerate(ranked[:MAX_SHOWN_CAUSES], 1):
         entry = kb.get(r.cause.id)
@@ -677,7 +678,7 @@ def result_reply(kb: KnowledgeBase, ranked: Sequence[Ranked]) -> Reply:
         if fixes:
             buttons.append(tuple(Button(_name(kb, f), data=f"e:{f}") for f in fixes))
     buttons.append((Button("Take the check again", data="c:-"),))
-    return Reply("\n".join(lines), buttons=tuple(buttons), tags=frozenset({"check-result"}))
+    return Reply("\n".join(lines), buttons=tuple(buttons), edit=edit, tags=frozenset({"check-result"}))
 
 
 def _nothing_stands_out(kb: KnowledgeBase, q: Questionnaire) -> Reply:

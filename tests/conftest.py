@@ -11,7 +11,7 @@ import asyncio
 import functools
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,8 @@ from bot.config import Settings
 from bot.dialogue import Dialogue
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
-from bot.telegram.app import ALLOWED_UPDATES, BotApp, announce, build_application
+from bot.telegram.app import ALLOWED_UPDATES, BotApp, build_application
+from bot.telegram.network import NetworkPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "faq.yaml"
@@ -111,8 +112,16 @@ class Harness:
         return candidates[-1]
 
 
-async def start_bot(fake: FakeTelegram, settings: Settings, dialogue: Dialogue) -> Harness:
-    app = build_application(settings, dialogue)
+async def start_bot(
+    fake: FakeTelegram,
+    settings: Settings,
+    dialogue: Dialogue,
+    clock: Callable[[], float] | None = None,
+    network: NetworkPolicy | None = None,
+) -> Harness:
+    app = build_application(
+        settings, dialogue, network=network, **({"clock": clock} if clock is not None else {})
+    )
     harness = Harness(fake, app)
 
     async def mark(update: Update, _: object) -> None:
@@ -120,7 +129,8 @@ async def start_bot(fake: FakeTelegram, settings: Settings, dialogue: Dialogue) 
 
     app.add_handler(TypeHandler(Update, mark), group=PROCESSED_GROUP)
     await app.initialize()
-    await announce(app, dialogue, "polling")
+    assert app.post_init is not None
+    await app.post_init(app)  # as run_polling does: the command menu, the open checks' timers
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(
@@ -136,6 +146,8 @@ async def stop_bot(harness: Harness) -> None:
     if app.running:
         await app.stop()
     await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)  # as run_polling does: closes the question log
 
 
 @pytest.fixture

@@ -8,12 +8,13 @@ the bot makes, so that tests can assert what a person would have seen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -72,6 +73,61 @@ class Call:
         return int(value) if value is not None else None
 
 
+FaultKind = Literal["429", "500", "502", "503", "hang", "drop", "malformed"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "502", "503", "hang", "drop", "malformed")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What the server does instead of answering a call; armed with `FakeTelegram.inject`.
+
+    `processed` (hang, drop, malformed): the call takes effect before the answer goes wrong, as when a
+    real server sent the message but the response was lost on the way back.
+    """
+
+    kind: FaultKind
+    method: str | None = None  # None: every method, getUpdates included
+    times: int | None = 1  # how many matching calls; None: every call until `seconds` have passed
+    seconds: float | None = None
+    retry_after: int = 1  # for 429
+    processed: bool = False
+    hang: float = 30.0  # seconds a hanging call waits before answering (or until the server stops)
+
+
+@dataclass(frozen=True)
+class Faulted:
+    """A call that met a fault."""
+
+    call: Call
+    kind: FaultKind
+    processed: bool
+
+
+class _Armed:
+    """A fault and how much of it is left."""
+
+    def __init__(self, fault: Fault, until: float | None) -> None:
+        self.fault = fault
+        self.remaining = fault.times
+        self.until = until
+
+    def take(self, method: str, now: float) -> bool:
+        if self.fault.method is not None and self.fault.method != method:
+            return False
+        if self.until is not None and now >= self.until:
+            return False
+        if self.remaining is not None:
+            if self.remaining <= 0:
+                return False
+            self.remaining -= 1
+        return True
+
+    def spent(self, now: float) -> bool:
+        return (self.remaining is not None and self.remaining <= 0) or (
+            self.until is not None and now >= self.until
+        )
+
+
 def user(uid: int, first_name: str = "Alex", username: str | None = None) -> Json:
     data: Json = {"id": uid, "is_bot": False, "first_name": first_name}
     if username:
@@ -88,7 +144,7 @@ def group_chat(chat_id: int, title: str = "Leg day", kind: str = "group") -> Jso
 
 
 def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # lone surrogates count as one unit
 
 
 def entities_of(text: str) -> list[Json]:
@@ -127,6 +183,11 @@ class FakeTelegram:
         self.commands: dict[str, list[Json]] = {}
         self.webhook: Json = {}
         self.failures: dict[str, tuple[int, str]] = {}
+        self.faulted: list[
+            Faulted
+        ] = []  # calls that met an injected fault (unprocessed ones are not in calls)
+        self._armed: list[_Armed] = []
+        self.listeners: list[Callable[[Call], None]] = []  # told of every recorded call, as it is recorded
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._query_ids = itertools.count(1)
@@ -137,12 +198,13 @@ class FakeTelegram:
         self.latency = 0.0  # seconds added to every call but getUpdates, as a real network would
 
     # ------------------------------------------------------------------------------------- server
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1 at `port` (0: any free port), e.g. the port a bot already waits for."""
         app = web.Application()
         app.router.add_route("*", "/{path:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         server = site._server
         assert server is not None
@@ -163,7 +225,7 @@ class FakeTelegram:
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"]
         token, _, method = path.removeprefix("bot").partition("/")
         if not path.startswith("bot") or token != self.token:
@@ -176,6 +238,9 @@ class FakeTelegram:
         call = Call(method, params)
         if self.latency and method != "getUpdates":
             await asyncio.sleep(self.latency)
+        fault = self._take_fault(method)
+        if fault is not None:
+            return await self._fault(fault, call, request)
         if method in self.failures:
             code, description = self.failures.pop(method)
             await self._record(call)
@@ -210,6 +275,8 @@ class FakeTelegram:
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()
+        for listener in self.listeners:
+            listener(call)
 
     async def wait_for(self, predicate: Callable[[Call], bool], timeout: float = 10.0) -> Call:
         """The first recorded call (past or future) that matches; for bots running in another process."""
@@ -229,6 +296,86 @@ class FakeTelegram:
 
     def fail_next(self, method: str, code: int = 400, description: str = "Bad Request: test failure") -> None:
         self.failures[method] = (code, description)
+
+    # ------------------------------------------------------------------------------------- faults
+    def inject(
+        self,
+        kind: FaultKind,
+        method: str | None = None,
+        *,
+        times: int | None = 1,
+        seconds: float | None = None,
+        retry_after: int = 1,
+        processed: bool = False,
+        hang: float = 30.0,
+    ) -> Fault:
+        """Make the next `times` calls (to `method`, or any), or every call for `seconds`, meet a fault.
+
+        Faults are applied in the order they were injected; a call meets at most one.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}")
+        fault = Fault(
+            kind, method, None if seconds is not None else times, seconds, retry_after, processed, hang
+        )
+        until = None if seconds is None else time.monotonic() + seconds
+        self._armed.append(_Armed(fault, until))
+        return fault
+
+    def clear_faults(self) -> None:
+        self._armed.clear()
+
+    @property
+    def faults_pending(self) -> bool:
+        now = time.monotonic()
+        return any(not armed.spent(now) for armed in self._armed)
+
+    def _take_fault(self, method: str) -> Fault | None:
+        if not self._armed:
+            return None
+        now = time.monotonic()
+        self._armed = [armed for armed in self._armed if not armed.spent(now)]
+        for armed in self._armed:
+            if armed.take(method, now):
+                return armed.fault
+        return None
+
+    async def _fault(self, fault: Fault, call: Call, request: web.Request) -> web.StreamResponse:
+        processed = fault.processed and fault.kind in ("hang", "drop", "malformed")
+        self.faulted.append(Faulted(call, fault.kind, processed))
+        if processed:
+            handler = getattr(self, f"api_{call.method}", None)
+            if handler is not None:
+                await handler(call.params)
+            await self._record(call)
+        if fault.kind == "429":
+            body: Json = {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {fault.retry_after}",
+                "parameters": {"retry_after": fault.retry_after},
+            }
+            return web.json_response(body, status=429)
+        if fault.kind in ("500", "502", "503"):
+            code = int(fault.kind)
+            return web.Response(
+                status=code, text=f"<html><body>{code}</body></html>", content_type="text/html"
+            )
+        if fault.kind == "malformed":
+            return web.Response(
+                status=200, body=b'{"ok": true, "result": {"message_id": ', content_type="application/json"
+            )
+        if fault.kind == "hang":
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait_for(lambda: self._closing), fault.hang)
+            return web.json_response(
+                {"ok": False, "error_code": 504, "description": "Gateway Timeout"}, status=504
+            )
+        # drop: close the connection without an answer
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=204)  # never reaches the client
 
     # ------------------------------------------------------------------------------------ updates
     def _next_message_id(self, chat_id: int) -> int:
@@ -342,7 +489,7 @@ class FakeTelegram:
             "from": self.bot_user,
             "text": params.get("text", ""),
         }
-        if params.get("reply_markup"):
+        if (params.get("reply_markup") or {}).get("inline_keyboard"):  # a message keeps inline keyboards only
             msg["reply_markup"] = params["reply_markup"]
         self.messages[(chat_id, msg["message_id"])] = msg
         return msg

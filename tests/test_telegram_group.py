@@ -8,6 +8,7 @@ from conftest import Harness
 from fakebot import BOT_USERNAME, Call, FakeTelegram, Json
 
 from bot.dialogue import Dialogue
+from bot.telegram.ordering import SEEN
 
 QUESTION = "do I need a belt for the leg press?"
 
@@ -165,5 +166,7 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_memory(
     remembered = dict(bot.app.chat_data[group["id"]])
     assert remembered
     await bot.say(group, alice, None, migrate_to_chat_id=supergroup["id"])
-    assert bot.app.chat_data[supergroup["id"]] == remembered
+    moved = dict(bot.app.chat_data[supergroup["id"]])
+    moved.pop(SEEN), remembered.pop(SEEN)  # the ids of handled updates move too, one more of them
+    assert moved == remembered
     assert group["id"] not in bot.app.chat_data or not bot.app.chat_data[group["id"]]

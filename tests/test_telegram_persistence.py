@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from conftest import Harness
+from conftest import Harness, stop_bot
 from fakebot import Json
 
 from bot import questionnaire as qn
@@ -67,13 +68,33 @@ def test_the_database_uses_a_write_ahead_log(tmp_path: Path) -> None:
     storage.close()
 
 
-async def test_a_reply_the_person_saw_is_already_on_disk(
+def stored(tmp_path: Path, namespace: str, key: int) -> dict[str, Any]:
+    """What a new process would read from disk right now."""
+    storage = SqliteStorage(tmp_path / "data" / "bot.sqlite3")
+    try:
+        row = storage.load(namespace).get(str(key))
+    finally:
+        storage.close()
+    return json.loads(row) if row else {}
+
+
+async def test_a_check_step_the_person_saw_is_already_on_disk(
     bot: Harness, dm: Json, alice: Json, tmp_path: Path
 ) -> None:
+    asked, _ = await bot.say(dm, alice, "why does my back hurt on the leg press?")
+    await bot.say(dm, alice, "/check")
+    assert load_state(stored(tmp_path, "user", alice["id"]), str(dm["id"])) is not None
+    # written with it: the chat's data as it stood, so the question asked before can still be corrected
+    assert str(asked["message_id"]) in stored(tmp_path, "chat", dm["id"])["answers"]
+
+
+async def test_the_rest_is_written_at_the_latest_when_the_bot_stops(
+    bot: Harness, dm: Json, alice: Json, tmp_path: Path
+) -> None:
+    """Which reply answered which question is saved on PTB's interval, not after every update."""
     asked, _ = await bot.say(dm, alice, "/causes")
-    rows = SqliteStorage(tmp_path / "data" / "bot.sqlite3").load("chat")
-    answers = json.loads(rows[str(dm["id"])])["answers"]
-    assert str(asked["message_id"]) in answers
+    await stop_bot(bot)
+    assert str(asked["message_id"]) in stored(tmp_path, "chat", dm["id"])["answers"]
 
 
 def test_state_is_kept_per_chat(kb: KnowledgeBase) -> None:

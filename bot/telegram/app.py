@@ -16,7 +16,9 @@ import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,15 +52,30 @@ from telegram.ext import (
     ExtBot,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
+from bot.cli import faq_path as default_faq_path
 from bot.config import Settings
-from bot.dialogue import COMMAND_MENU, ChatKind, Dialogue, Outcome
+from bot.dialogue import COMMAND_MENU, FEEDBACK_ASK, ChatKind, Dialogue, Outcome
 from bot.questionnaire import CheckState
 from bot.replies import Reply, esc, format_body, to_plain
+from bot.telegram.admin import Admin, QuestionLog, open_analytics
+from bot.telegram.checks import CHECKS as CHECKS
+from bot.telegram.checks import CheckTimers, load_state, store_state
 from bot.telegram.keyboards import render_keyboard
-from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram.logs import protect
+from bot.telegram.network import (
+    BotApiRequest,
+    NetworkPolicy,
+    describe,
+    is_network_fault,
+    quiet_network_tracebacks,
+    transport,
+    wait_for_bot_api,
+)
+from bot.telegram.ordering import PerChatUpdateProcessor, skip_repeated
 from bot.telegram.persistence import Data, sqlite_persistence
 
 log = logging.getLogger("bot.telegram")
@@ -75,7 +92,6 @@ INLINE_DESCRIPTION_CHARS = 120
 # chat_data / user_data keys (values must be JSON-compatible: see bot.telegram.persistence)
 ANSWERS = "answers"  # chat_data: {asker message id: bot message id}
 RECENT = "recent"  # chat_data: {answer key: [bot message id, unix time]}
-CHECKS = "checks"  # user_data: {chat id: CheckState.to_dict()}
 INLINE_CHAT = "inline"  # the state key for buttons on inline-mode messages, which have no chat
 
 # Telegram-only situations the terminal never meets
@@ -98,14 +114,23 @@ def command_of(message: Message) -> tuple[str, str | None, str] | None:
     entities = message.entities
     if not entities or entities[0].type != MessageEntity.BOT_COMMAND or entities[0].offset != 0:
         return None
-    head = message.parse_entity(entities[0])[1:]
+    head = entity_text(text, entities[0])[1:]
     name, _, target = head.partition("@")
     return name.lower(), target or None, text[len(head) + 1 :].strip()
 
 
+def entity_text(text: str, entity: MessageEntity) -> str:
+    """Like `Message.parse_entity`, but a lone surrogate (JSON can carry one, UTF-16 cannot) never raises."""
+    units = text.encode("utf-16-le", "surrogatepass")
+    return units[entity.offset * 2 : (entity.offset + entity.length) * 2].decode("utf-16-le", "surrogatepass")
+
+
 def mentions(message: Message, username: str) -> bool:
     wanted = f"@{username}".lower()
-    return any(t.lower() == wanted for t in message.parse_entities([MessageEntity.MENTION]).values())
+    text = message.text or ""
+    return any(
+        entity_text(text, e).lower() == wanted for e in message.entities if e.type == MessageEntity.MENTION
+    )
 
 
 def strip_mention(text: str, username: str) -> str:
@@ -127,20 +152,12 @@ ADDRESSED = _AddressedToBot(name="AddressedToBot")
 FOR_BOT = filters.ChatType.PRIVATE | (filters.ChatType.GROUPS & ADDRESSED)
 
 
-def load_state(user_data: Data | None, chat_key: str) -> CheckState | None:
-    if user_data is None:
+def question_text(message: Message) -> str | None:
+    """The question a message addressed to the bot asks, as the core read it; None for a command."""
+    if command_of(message) is not None:
         return None
-    return CheckState.from_dict(user_data.get(CHECKS, {}).get(chat_key))
-
-
-def store_state(user_data: Data | None, chat_key: str, state: CheckState | None) -> None:
-    if user_data is None:
-        return
-    checks: dict[str, Any] = user_data.setdefault(CHECKS, {})
-    if state is None:
-        checks.pop(chat_key, None)
-    else:
-        checks[chat_key] = state.to_dict()
+    text = message.text or ""
+    return strip_mention(text, message.get_bot().username) if chat_kind(message.chat) == "group" else text
 
 
 def answer_key(outcome: Outcome, command: str | None) -> str | None:
@@ -175,11 +192,20 @@ def remember(mapping: dict[str, Any], key: str, value: Any, limit: int = REMEMBE
         mapping.pop(next(iter(mapping)))
 
 
-@dataclass(frozen=True)
+@dataclass
 class TelegramDoor:
-    """The handlers. Holds the core; all per-person data lives in PTB's (persisted) user and chat data."""
+    """The handlers. Holds the core; all per-person data lives in PTB's (persisted) user and chat data.
+
+    `dialogue` is the one mutable part: a reload replaces it whole, in one assignment (see admin.py)."""
 
     dialogue: Dialogue
+    clock: Callable[[], float] = time.time  # the time given to the core: when a check runs out
+    question_log: QuestionLog = field(default_factory=QuestionLog)
+    moved: set[int] = field(default_factory=set, repr=False)  # updates that moved a check: saved at once
+
+    @property
+    def timers(self) -> CheckTimers:
+        return CheckTimers(lambda: self.dialogue, self.clock)
 
     def register(self, app: BotApp) -> None:
         message = filters.UpdateType.MESSAGE
@@ -205,7 +231,7 @@ class TelegramDoor:
         kind = chat_kind(message.chat)
         key = str(message.chat.id)
         state = load_state(user_data, key)
-        now = time.time()
+        now = self.clock()
         command = command_of(message)
         if command is not None:
             name, target, arg = command
@@ -237,6 +263,10 @@ class TelegramDoor:
         await self._answer(update, context)
 
     async def on_text(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is not None and await self.question_log.take_missing(self.dialogue, message, context):
+            await self._persist(update, context)  # a reply to "what were you looking for?"
+            return
         await self._answer(update, context)
 
     async def _answer(self, update: Update, context: Context) -> None:
@@ -247,10 +277,10 @@ class TelegramDoor:
         if decided is None:
             return
         outcome, key = decided
-        store_state(context.user_data, str(message.chat.id), outcome.state)
+        self._keep(update, context, str(message.chat.id), outcome.state)
         chat_data = context.chat_data if context.chat_data is not None else {}
         group = chat_kind(message.chat) == "group"
-        now = time.time()
+        now = self.clock()
         recent: dict[str, Any] = chat_data.setdefault(RECENT, {}) if group else {}
         earlier = recent.get(key) if key else None
         if earlier is not None and now - earlier[1] < RECENT_SECONDS:
@@ -262,6 +292,7 @@ class TelegramDoor:
                 remember(chat_data.setdefault(ANSWERS, {}), str(message.message_id), sent)
                 if group and key:
                     remember(recent, key, [sent, now])
+        self.question_log.answered(message, question_text(message), outcome, context.user_data)
         await self._persist(update, context)
 
     async def _point_to(self, message: Message, earlier_id: int) -> None:
@@ -306,7 +337,7 @@ class TelegramDoor:
         if decided is None or not decided[0].replies:
             return
         outcome = decided[0]
-        store_state(context.user_data, str(message.chat.id), outcome.state)
+        self._keep(update, context, str(message.chat.id), outcome.state)
         first = outcome.replies[0]
         with contextlib.suppress(_NotModified):
             await _edit(
@@ -339,11 +370,17 @@ class TelegramDoor:
         chat_key = str(message.chat.id) if message is not None else INLINE_CHAT
         kind: ChatKind = chat_kind(message.chat) if message is not None else "group"
         outcome = self.dialogue.on_button(
-            query.data or "", load_state(context.user_data, chat_key), kind, time.time(), new_run_id()
+            query.data or "", load_state(context.user_data, chat_key), kind, self.clock(), new_run_id()
         )
         await query.answer(outcome.notice)
-        store_state(context.user_data, chat_key, outcome.state)
+        self._keep(update, context, chat_key, outcome.state)
+        vote = self.question_log.pressed(query.from_user.id, chat_key, outcome, context.user_data)
+        # saved before the person sees the new step, so that a crash cannot undo a step they saw
+        await self._persist(update, context)
         for i, reply in enumerate(outcome.replies):
+            if FEEDBACK_ASK in reply.tags:
+                await self.question_log.ask_what_was_missing(context, query, reply, vote)
+                continue
             markup = render_keyboard(reply.buttons, context.bot.username)
             if query.inline_message_id is not None:
                 if i == 0:  # a message sent through inline mode: the bot can only edit it
@@ -355,6 +392,16 @@ class TelegramDoor:
             elif message is not None:
                 await context.bot.send_message(message.chat.id, reply.text, reply_markup=markup)
         await self._persist(update, context)
+
+    def _keep(self, update: Update, context: Context, chat_key: str, state: CheckState | None) -> None:
+        """Store the person's check in this chat, and move its 30-minute timer when the check moved."""
+        before = load_state(context.user_data, chat_key)
+        store_state(context.user_data, chat_key, state)
+        if state != before:
+            self.moved.add(update.update_id)
+        user, chat = update.effective_user, update.effective_chat
+        if state != before and user is not None and chat is not None and str(chat.id) == chat_key:
+            self.timers.schedule(context.job_queue, user.id, chat.id, state)
 
     # --------------------------------------------------------------------------------------- inline
     async def on_inline(self, update: Update, context: Context) -> None:
@@ -386,15 +433,22 @@ class TelegramDoor:
         if isinstance(update, Update):
             kind = next((t for t in Update.ALL_TYPES if getattr(update, t, None) is not None), "update")
             chat_id = update.effective_chat.id if update.effective_chat else None
+        error = context.error
+        if error is not None and is_network_fault(error):  # reported, once, by bot.telegram.network
+            log.debug("Network fault while handling %s in chat %s: %s", kind, chat_id, describe(error))
+            return
         log.error("Error while handling %s in chat %s", kind, chat_id, exc_info=context.error)
 
     # ---------------------------------------------------------------------------------- persistence
-    @staticmethod
-    async def _persist(update: Update, context: Context) -> None:
-        """Write this update's user and chat data now, so a reply the person saw survives a crash."""
+    async def _persist(self, update: Update, context: Context) -> None:
+        """Write this update's user and chat data now when it moved a check, so that a step the person saw
+        survives a crash (`kill -9` included). Everything else (which message answered which question,
+        group pointers) PTB writes every `update_interval` seconds and at shutdown: a crash costs at most
+        those seconds of edit tracking, never a check, and most updates cost no write of their own."""
         app = context.application
-        if app.persistence is None:
+        if app.persistence is None or update.update_id not in self.moved:
             return
+        self.moved.discard(update.update_id)
         app.mark_data_for_update_persistence(
             chat_ids=update.effective_chat.id if update.effective_chat else None,
             user_ids=update.effective_user.id if update.effective_user else None,
@@ -423,9 +477,16 @@ def build_application(
     persistence: BasePersistence[Data, Data, Data] | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
     mode: str = "polling",
+    clock: Callable[[], float] = time.time,
+    faq: Path | None = None,
+    network: NetworkPolicy | None = None,
 ) -> BotApp:
-    """The Application with its handlers, rate limiter and persistence; `announce` runs when it starts."""
+    """The Application with its handlers, rate limiter and persistence; `announce` runs when it starts,
+    and so does the restoring of the open checks' 30-minute timers."""
     defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+    protect(*settings.secrets)  # every log record of this process, tracebacks included, without the token
+    requests = transport(network)
+    quiet_network_tracebacks()
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -433,16 +494,30 @@ def build_application(
         .base_file_url(settings.base_file_url)
         .defaults(defaults)
         .rate_limiter(rate_limiter or AIORateLimiter())
+        .request(requests.request)  # retries and incident logging: bot.telegram.network
+        .get_updates_request(requests.updates)
         .persistence(persistence or sqlite_persistence(settings.data_dir))
         .context_types(ContextTypes(context=CallbackContext, bot_data=dict, chat_data=dict, user_data=dict))
         .concurrent_updates(PerChatUpdateProcessor())
     )
 
+    analytics = open_analytics(settings)  # the question log; closed when the application shuts down
+    door = TelegramDoor(dialogue, clock, QuestionLog(analytics))
+    admin = Admin(door, settings.admin_ids, faq or settings.faq_path or default_faq_path(), analytics)
+
     async def post_init(app: BotApp) -> None:
         await announce(app, dialogue, mode)
+        door.timers.restore(app)
+        await admin.start(app)
 
-    app: BotApp = builder.post_init(post_init).build()  # type: ignore[arg-type,assignment]
-    TelegramDoor(dialogue).register(app)
+    async def post_shutdown(app: BotApp) -> None:
+        if analytics is not None:
+            analytics.close()
+
+    app: BotApp = builder.post_init(post_init).post_shutdown(post_shutdown).build()  # type: ignore[arg-type,assignment]
+    admin.register(app)  # first: an admin's /stats must not reach the door's "unknown command"
+    door.register(app)
+    app.add_handler(TypeHandler(Update, skip_repeated), group=-1)  # each update once, even after a crash
     return app
 
 
@@ -467,13 +542,23 @@ def webhook_secret(settings: Settings) -> str:
     return settings.webhook_secret or secrets.token_urlsafe(32)
 
 
-async def preflight(settings: Settings) -> str:
-    """Ask Telegram who the bot is before starting, so that a refused token is one clear line."""
-    try:
+async def preflight(settings: Settings, network: NetworkPolicy | None = None) -> str:
+    """Ask Telegram who the bot is before starting, so that a refused token is one clear line.
+
+    An unreachable Bot API is waited for (with backoff, one log line per attempt): the network or the
+    server may come up after the bot.
+    """
+    policy = network or NetworkPolicy()
+
+    async def who_am_i() -> str:
+        request = BotApiRequest(policy, None, retry=False, connection_pool_size=1)  # wait_for_bot_api retries
         async with Bot(
-            settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url
+            settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url, request=request
         ) as bot:
             return bot.username
+
+    try:
+        return await wait_for_bot_api(policy, who_am_i, settings.base_url)
     except InvalidToken:
         raise StartupError(
             "Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token from @BotFather "
@@ -486,11 +571,12 @@ async def preflight(settings: Settings) -> str:
         ) from None
 
 
-def run(settings: Settings, dialogue: Dialogue) -> None:
-    """Run until stopped (SIGINT / SIGTERM). Raises StartupError when Telegram refuses the token."""
+def run(settings: Settings, dialogue: Dialogue, faq: Path | None = None) -> None:
+    """Run until stopped (SIGINT / SIGTERM); SIGHUP reloads `faq`, the file `dialogue` came from.
+    Raises StartupError when Telegram refuses the token."""
     asyncio.run(preflight(settings))
     mode = "webhook" if settings.webhook else "polling"
-    app = build_application(settings, dialogue, mode=mode)
+    app = build_application(settings, dialogue, mode=mode, faq=faq)
     if settings.webhook:
         app.run_webhook(
             listen=settings.webhook_listen,

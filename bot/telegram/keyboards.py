@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.helpers import create_deep_linked_url
 
@@ -21,8 +23,12 @@ def render_button(button: Button, bot_username: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(button.label, url=button.url)
 
 
+@functools.lru_cache(maxsize=1024)
 def render_keyboard(buttons: Keyboard, bot_username: str) -> InlineKeyboardMarkup | None:
-    """None for a reply without buttons, so Telegram gets no empty keyboard."""
+    """None for a reply without buttons, so Telegram gets no empty keyboard.
+
+    Cached: the core returns the same few keyboards again and again (an entry's related buttons, the menus),
+    and Telegram objects are immutable, so one rendering can be sent any number of times."""
     if not any(buttons):
         return None
     return InlineKeyboardMarkup(

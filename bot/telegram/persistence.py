@@ -12,13 +12,14 @@ Values are stored as JSON, so data kept there must be JSON-compatible, with stri
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from bot.database import DB_NAME, check_data_dir, open_database
 
 Data = dict[str, Any]
 
@@ -49,15 +50,11 @@ class SqliteStorage:
     )
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        check_data_dir(path.parent)
         self.path = path
-        # autocommit mode; every write below opens its own explicit transaction
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # autocommit mode, WAL, synchronous=NORMAL; a damaged file is moved aside (see bot.database)
+        self._db = open_database(path)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a committed transaction survives a crash of the process (not of the machine)
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute(self.SCHEMA)
 
     def load(self, namespace: str) -> dict[str, str]:
@@ -66,20 +63,15 @@ class SqliteStorage:
         return dict(rows)
 
     def save(self, namespace: str, key: str, value: str | None) -> None:
+        # one statement in autocommit mode is one transaction: atomic, and one call into SQLite per write
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if value is None:
-                    self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
-                else:
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)",
-                        (namespace, key, value),
-                    )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            if value is None:
+                self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)",
+                    (namespace, key, value),
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -87,7 +79,8 @@ class SqliteStorage:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    # ASCII escapes: a lone surrogate (JSON can carry one in a person's text) must not stop a write
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
 
 
 class StoragePersistence(BasePersistence[Data, Data, Data]):
@@ -178,4 +171,4 @@ class StoragePersistence(BasePersistence[Data, Data, Data]):
 
 def sqlite_persistence(data_dir: Path, update_interval: float = 5) -> StoragePersistence:
     """The bot's default persistence: DATA_DIR/bot.sqlite3."""
-    return StoragePersistence(SqliteStorage(data_dir / "bot.sqlite3"), update_interval=update_interval)
+    return StoragePersistence(SqliteStorage(data_dir / DB_NAME), update_interval=update_interval)
