@@ -7,7 +7,9 @@ message back from the fake server, as a person's app would show it. Time is the 
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -457,6 +459,18 @@ async def test_thirty_minutes_of_silence_closes_the_check_with_a_note(me: Person
 
     await me.tap("During the set", on=bot_message(me, question))
     assert me.notice() == ENDED
+
+
+async def test_a_check_closed_by_the_timer_is_logged_as_expired(
+    me: Person, clock: Clock, tmp_path: Path
+) -> None:
+    await check(me)
+    (timer,) = me.timers()
+    clock.advance(31)
+    await timer.run(me.bot.app)
+    with contextlib.closing(sqlite3.connect(tmp_path / "data" / "bot.sqlite3")) as conn:
+        events = [row[0] for row in conn.execute("SELECT event FROM analytics_checks ORDER BY rowid")]
+    assert events == ["started", "expired"]
 
 
 async def test_every_step_restarts_the_thirty_minutes(me: Person, clock: Clock) -> None:

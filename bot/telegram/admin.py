@@ -116,7 +116,7 @@ class QuestionLog:
         sender = message.from_user
         if sender is None:
             return
-        self._checks(sender.id, message.chat.id, outcome.events)
+        self.checks(sender.id, message.chat.id, outcome.events)
         if text is None:
             return
         chat = message.chat
@@ -140,7 +140,7 @@ class QuestionLog:
         ):
             _remember(asked, f"{message.chat.id}:{entry_id}", [qid, now])
 
-    def _checks(self, user_id: int, chat_id: int, events: Sequence[str]) -> None:
+    def checks(self, user_id: int, chat_id: int, events: Sequence[str]) -> None:
         for event, cause in check_events(events):
             self._safely("a check event", Analytics.record_check, user_id, chat_id, event, cause)
 
@@ -148,7 +148,7 @@ class QuestionLog:
     def pressed(self, user_id: int, chat_key: str, outcome: Outcome, user_data: Data | None) -> Vote | None:
         """After a button press: check events and the 👍/👎 vote, which is returned (None when none)."""
         chat_id = int(chat_key) if chat_key.lstrip("-").isdigit() else user_id
-        self._checks(user_id, chat_id, outcome.events)
+        self.checks(user_id, chat_id, outcome.events)
         vote = None
         for event in outcome.events:
             kind, _, rest = event.partition(":")

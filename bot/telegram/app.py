@@ -205,7 +205,7 @@ class TelegramDoor:
 
     @property
     def timers(self) -> CheckTimers:
-        return CheckTimers(lambda: self.dialogue, self.clock)
+        return CheckTimers(lambda: self.dialogue, self.clock, self.question_log.checks)
 
     def register(self, app: BotApp) -> None:
         message = filters.UpdateType.MESSAGE

@@ -11,7 +11,7 @@ ended", and a message gets the core's note, as they always do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,7 @@ class CheckTimers:
 
     core: Callable[[], Dialogue]
     clock: Callable[[], float]
+    on_events: Callable[[int, int, Sequence[str]], None] = lambda user_id, chat_id, events: None
 
     def schedule(
         self, job_queue: JobQueue[Any] | None, user_id: int, chat_id: int, state: CheckState | None
@@ -97,6 +98,7 @@ class CheckTimers:
             return
         store_state(context.user_data, chat_key, None)
         self.schedule(context.job_queue, job.user_id, job.chat_id, None)
+        self.on_events(job.user_id, job.chat_id, outcome.events)
         app = context.application
         app.mark_data_for_update_persistence(user_ids=job.user_id)
         await app.update_persistence()
