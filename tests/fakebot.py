@@ -77,6 +77,23 @@ FaultKind = Literal["429", "500", "502", "503", "hang", "drop", "malformed"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "502", "503", "hang", "drop", "malformed")
 
 
+def sent(calls: list[Call]) -> list[Call]:
+    """The messages the bot sent, in order."""
+    return [c for c in calls if c.method == "sendMessage"]
+
+
+def edits(calls: list[Call]) -> list[Call]:
+    """The messages the bot edited, in order."""
+    return [c for c in calls if c.method == "editMessageText"]
+
+
+def only_message(calls: list[Call]) -> Call:
+    """The one message the bot sent (it sent exactly one)."""
+    messages = sent(calls)
+    assert len(messages) == 1, [c.method for c in calls]
+    return messages[0]
+
+
 @dataclass(frozen=True)
 class Fault:
     """What the server does instead of answering a call; armed with `FakeTelegram.inject`.

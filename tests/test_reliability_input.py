@@ -17,7 +17,18 @@ from typing import Any
 
 import pytest
 from conftest import Harness
-from fakebot import BOT_ID, BOT_USERNAME, TOKEN, Call, FakeTelegram, Json, group_chat, private_chat, user
+from fakebot import (
+    BOT_ID,
+    BOT_USERNAME,
+    TOKEN,
+    Call,
+    FakeTelegram,
+    Json,
+    group_chat,
+    private_chat,
+    sent,
+    user,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -140,10 +151,6 @@ async def errors(bot: Harness, caplog: pytest.LogCaptureFixture) -> AsyncIterato
     bot.app.add_error_handler(spy)
     yield seen
     seen.assert_none()
-
-
-def sent(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.method == "sendMessage"]
 
 
 _group_ids = itertools.count(-7000, -1)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import FAQ, Harness, settings_for, start_bot, stop_bot
-from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, group_chat, private_chat, user
+from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, group_chat, private_chat, sent, user
 from test_telegram_process import BotProcess
 
 from bot.analytics import Analytics
@@ -44,10 +44,6 @@ def rows(db: Path, table: str) -> list[dict[str, Any]]:
     with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
-
-
-def sent(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.method == "sendMessage"]
 
 
 def only_text(calls: list[Call]) -> str:

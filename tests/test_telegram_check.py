@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import Harness, knowledge, settings_for, start_bot, stop_bot
-from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, private_chat, user
+from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, edits, private_chat, sent, user
 from telegram.ext import Job
 from test_telegram_process import WAIT, BotProcess
 
@@ -65,12 +65,6 @@ async def bot(fake: FakeTelegram, tmp_path: Path, dialogue: Dialogue, clock: Clo
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def sent(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.method == "sendMessage"]
-
-
-def edits(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.method == "editMessageText"]
 
 
 def labels_of(message: Json) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import Harness
-from fakebot import BOT_USERNAME, Call, FakeTelegram, Json
+from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, sent
 
 from bot.dialogue import FEEDBACK_ASK, FEEDBACK_ASK_TEXT, FEEDBACK_NOTED, FEEDBACK_THANKS, Dialogue
 from bot.knowledge import KnowledgeBase
@@ -33,10 +33,6 @@ def rows(db: Path, table: str) -> list[dict[str, Any]]:
     with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
-
-
-def sent(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.method == "sendMessage"]
 
 
 def notice(calls: list[Call]) -> str | None:

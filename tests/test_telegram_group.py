@@ -5,22 +5,12 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from conftest import Harness
-from fakebot import BOT_USERNAME, Call, FakeTelegram, Json
+from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message
 
 from bot.dialogue import Dialogue
 from bot.telegram.ordering import SEEN
 
 QUESTION = "do I need a belt for the leg press?"
-
-
-def sent(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.method == "sendMessage"]
-
-
-def only_message(calls: list[Call]) -> Call:
-    messages = sent(calls)
-    assert len(messages) == 1, [c.method for c in calls]
-    return messages[0]
 
 
 async def test_plain_chatter_in_a_group_is_ignored(bot: Harness, group: Json, alice: Json) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from conftest import Harness
-from fakebot import BOT_USERNAME, Call, FakeTelegram, Json
+from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message, sent
 
 from bot.dialogue import COMMAND_MENU, Dialogue
 from bot.knowledge import KnowledgeBase
@@ -15,16 +15,6 @@ from bot.replies import MAX_CALLBACK_BYTES, MAX_MESSAGE_CHARS, Reply
 from bot.telegram.app import load_state
 
 EXPIRED = "This button has expired"
-
-
-def sent(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.method == "sendMessage"]
-
-
-def only_message(calls: list[Call]) -> Call:
-    messages = sent(calls)
-    assert len(messages) == 1, [c.method for c in calls]
-    return messages[0]
 
 
 def labels(reply: Reply) -> list[str]:
