@@ -121,6 +121,13 @@ def everyday_words() -> frozenset[str]:
     return frozenset(w.strip() for w in raw.splitlines() if w.strip() and not w.startswith("#"))
 
 
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    """Sparse dot product, walking the smaller vector (a question has a handful of terms)."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b[t] for t, v in a.items() if t in b)
+
+
 class DeletionIndex:
     """Candidate corrections in constant time: words indexed by their one- and two-letter deletions
     (the SymSpell idea), so a long message full of unknown words costs a few lookups per word, not a scan
@@ -364,13 +371,10 @@ class Matcher:
 
     def _exact_score(self, i: int, qvec: dict[str, float], qnorm: float) -> float:
         """0-100: a blend of the closest single question and the entry as a whole (cosines)."""
-        vec = self._entry_vecs[i]
-        centroid = sum(qv * vec.get(t, 0.0) for t, qv in qvec.items()) / (qnorm * self._entry_norm[i])
+        centroid = _dot(qvec, self._entry_vecs[i]) / (qnorm * self._entry_norm[i])
         best_doc = 0.0
         for d in self._entry_docs[i]:
-            dvec = self._doc_vecs[d]
-            dot = sum(qv * dvec.get(t, 0.0) for t, qv in qvec.items())
-            best_doc = max(best_doc, dot / (qnorm * self._doc_norm[d]))
+            best_doc = max(best_doc, _dot(qvec, self._doc_vecs[d]) / (qnorm * self._doc_norm[d]))
         return round(min(100.0, 100.0 * (DOC_SHARE * best_doc + (1 - DOC_SHARE) * centroid)), 2)
 
     def agree(self, a: Entry, b: Entry) -> bool:
