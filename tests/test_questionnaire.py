@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import CAUSE_PATHS, NONE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,9 +112,6 @@ def top_cause(p: Person) -> str:
     return line[3:].split(" (")[0]
 
 
-NONE = "None of these"
-
-
 # ------------------------------------------------------------------------------------------ the questions
 def test_the_check_opens_with_the_warning_signs_then_one_question_per_message() -> None:
     p = started()
@@ -194,48 +192,6 @@ def test_the_offer_after_an_answer_says_what_the_check_is_for() -> None:
 
 
 # --------------------------------------------------------------------------------------------- results
-CAUSE_PATHS = {
-    "Incorrect form": [
-        NONE,
-        "During the set",
-        "Arches away from the seat",
-        "Twice a week or more",
-        "Neither, or never checked",
-        "No, it stays in my back",
-    ],
-    "Muscle imbalances": [
-        NONE,
-        "The next day",
-        "Stays flat on the seat",
-        "Hardly ever",
-        "Neither, or never checked",
-        "No, it stays in my back",
-    ],
-    "Tight hamstrings": [
-        NONE,
-        "During the set",
-        "Lifts or rounds off the seat",
-        "Twice a week or more",
-        "Neither, or never checked",
-        "No, it stays in my back",
-    ],
-    "Spinal stenosis": [
-        NONE,
-        "After standing or walking a while",
-        "Stays flat on the seat",
-        "Twice a week or more",
-        "Spinal stenosis",
-        "Into both legs when I stand or walk",
-    ],
-    "Herniated disc": [
-        NONE,
-        "During the set",
-        "Stays flat on the seat",
-        "Twice a week or more",
-        "A herniated, bulging or slipped disc",
-        "Yes, down one leg, often below the knee",
-    ],
-}
 
 
 @pytest.mark.parametrize("cause", sorted(CAUSE_PATHS))

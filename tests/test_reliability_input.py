@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 from collections.abc import AsyncIterator
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -29,6 +27,7 @@ from fakebot import (
     sent,
     user,
 )
+from helpers import assert_telegram_html
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,8 +35,6 @@ from bot.replies import MAX_MESSAGE_CHARS
 from bot.telegram.app import ONLY_TEXT
 
 # what Telegram's HTML parse mode accepts (https://core.telegram.org/bots/api#html-style), as the bot uses it
-ALLOWED_TAGS = {"b", "i", "a", "u", "s", "code", "pre"}
-ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
 CALLBACK_NOTICE_CHARS = 200  # answerCallbackQuery's limit
 TEXT_METHODS = ("sendMessage", "editMessageText")
 EXAMPLES = settings(
@@ -79,39 +76,6 @@ NASTY = [
 
 
 # ------------------------------------------------------------------------------------------- checks
-class _TelegramHTML(HTMLParser):
-    """Collects what Telegram would reject: unknown tags, unbalanced tags, attributes it ignores."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-        self.bad: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.bad.append(f"<{tag}>")
-        if any(name != "href" or tag != "a" for name, _ in attrs):
-            self.bad.append(f"<{tag} {attrs}>")
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack.pop() != tag:
-            self.bad.append(f"</{tag}>")
-
-
-def assert_telegram_html(text: str) -> None:
-    assert text.strip(), "an empty message"
-    assert len(text) <= MAX_MESSAGE_CHARS
-    text.encode("utf-8")  # a lone surrogate would make the request itself fail
-    parser = _TelegramHTML()
-    parser.feed(text)
-    parser.close()
-    assert not parser.bad and not parser.stack, (parser.bad, parser.stack, text[:300])
-    for i in (m.start() for m in re.finditer("&", text)):
-        assert ENTITY.match(text, i), f"a bare & at {i}: {text[max(0, i - 20) : i + 20]!r}"
-    assert "<script" not in text.lower()
-
-
 def assert_well_formed(calls: list[Call]) -> None:
     """Every message the bot sent or edited is valid Telegram HTML; every callback notice is short."""
     for call in calls:

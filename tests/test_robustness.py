@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from helpers import assert_telegram_html
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.dialogue import Dialogue
 from bot.knowledge import load_knowledge
 from bot.matching import Matcher
-from bot.replies import MAX_CALLBACK_BYTES, MAX_MESSAGE_CHARS, Reply
+from bot.replies import MAX_CALLBACK_BYTES, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
-ALLOWED_TAGS = {"b", "i", "a", "u", "s", "code", "pre", "blockquote"}
 
 KB = load_knowledge(ROOT / "faq.yaml")
 DIALOGUE = Dialogue(KB, Matcher(KB))
@@ -40,28 +39,8 @@ NASTY = [
 ]
 
 
-class _TelegramHTML(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-        self.bad: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.bad.append(f"<{tag}>")
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack.pop() != tag:
-            self.bad.append(f"</{tag}>")
-
-
 def assert_well_formed(reply: Reply) -> None:
-    assert len(reply.text) <= MAX_MESSAGE_CHARS
-    parser = _TelegramHTML()
-    parser.feed(reply.text)
-    parser.close()
-    assert not parser.bad and not parser.stack, (parser.bad, parser.stack, reply.text[:200])
+    assert_telegram_html(reply.text)
     for row in reply.buttons:
         for button in row:
             assert button.label

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import Harness, knowledge, settings_for, start_bot, stop_bot
 from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, edits, private_chat, sent, user
+from helpers import CAUSE_PATHS, NONE
 from telegram.ext import Job
 from test_telegram_process import WAIT, BotProcess
 
@@ -30,7 +31,6 @@ from bot.telegram.app import load_state
 from bot.telegram.checks import job_name
 
 MINUTE = 60.0
-NONE = "None of these"
 ENDED = "This check has ended."
 EXPIRED_NOTE = "Your quick check closed after 30 minutes without an answer."
 URGENT = "Please get medical help today"
@@ -197,48 +197,6 @@ async def test_each_step_edits_the_same_message_and_shows_progress(me: Person) -
 
 
 # ---------------------------------------------------------------------------------------------- results
-CAUSE_PATHS = {
-    "Incorrect form": [
-        NONE,
-        "During the set",
-        "Arches away from the seat",
-        "Twice a week or more",
-        "Neither, or never checked",
-        "No, it stays in my back",
-    ],
-    "Muscle imbalances": [
-        NONE,
-        "The next day",
-        "Stays flat on the seat",
-        "Hardly ever",
-        "Neither, or never checked",
-        "No, it stays in my back",
-    ],
-    "Tight hamstrings": [
-        NONE,
-        "During the set",
-        "Lifts or rounds off the seat",
-        "Twice a week or more",
-        "Neither, or never checked",
-        "No, it stays in my back",
-    ],
-    "Spinal stenosis": [
-        NONE,
-        "After standing or walking a while",
-        "Stays flat on the seat",
-        "Twice a week or more",
-        "Spinal stenosis",
-        "Into both legs when I stand or walk",
-    ],
-    "Herniated disc": [
-        NONE,
-        "During the set",
-        "Stays flat on the seat",
-        "Twice a week or more",
-        "A herniated, bulging or slipped disc",
-        "Yes, down one leg, often below the knee",
-    ],
-}
 
 
 @pytest.mark.parametrize("cause", sorted(CAUSE_PATHS))
