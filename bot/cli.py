@@ -115,8 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"check": cmd_check, "ask": cmd_ask, "report": report.cmd_report}
     command = args.command or "run"
-    if command not in handlers:
-        from bot.app_entry import main as run_door  # run / chat: Telegram or the terminal
+    try:
+        if command not in handlers:
+            from bot.app_entry import main as run_door  # run / chat: Telegram or the terminal
 
-        return run_door(command, args)
-    return handlers[command](args)
+            return run_door(command, args)
+        return handlers[command](args)
+    except BrokenPipeError:
+        # the reader went away (`legpress-bot report --json | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

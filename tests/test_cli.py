@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -114,3 +115,21 @@ def test_check_bad_file_lists_problems_and_fails(tmp_path: Path) -> None:
 def test_faq_path_from_environment(tmp_path: Path) -> None:
     r = cli("ask", "belt?", env={"FAQ_PATH": str(tmp_path / "missing.yaml")})
     assert r.returncode == 1 and "file not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_reader_that_goes_away_is_not_an_error() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdin and proc.stdout and proc.stderr
+    proc.stdout.close()  # like `| head -0`
+    with contextlib.suppress(BrokenPipeError):  # the bot may stop reading as soon as it cannot write
+        proc.stdin.write("belt?\n" * 20000)
+        proc.stdin.close()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in proc.stderr.read()
