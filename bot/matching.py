@@ -219,8 +219,10 @@ class Matcher:
         # as a whole (their centroid), which generalises beyond the exact phrasings
         docs: list[tuple[int, frozenset[str]]] = []
         for i, e in enumerate(kb.entries):
-            for text in (*e.questions, e.title, " ".join(e.keywords)):
-                terms = frozenset(self._terms_of(text))
+            keywords = frozenset(
+                t for k in e.keywords for t in self._terms_of(k)
+            )  # one at a time: no phrases
+            for terms in (*(frozenset(self._terms_of(q)) for q in (*e.questions, e.title)), keywords):
                 if terms:
                     docs.append((i, terms))
         entry_counts: list[dict[str, float]] = [defaultdict(float) for _ in kb.entries]
