@@ -34,27 +34,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from bench_updates import COMMANDS, QUESTIONS  # noqa: E402
 from fakebot import TOKEN, Call, FakeTelegram, Json, private_chat, user  # noqa: E402
 
 from bot.dialogue import Dialogue  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 
-MESSAGES = (
-    "why does my back hurt after leg press?",
-    "do I need a belt for the leg press?",
-    "my lumbar is cooked after the sled",
-    "how often should I stretch my hamstrings?",
-    "where should my feet go on the platform",
-    "what can I do instead of the leg press",
-    "is it my core? my abs are weak",
-    "what's the weather like tomorrow",
-    "/causes",
-    "/fixes",
-    "/faq",
-    "/help",
-    "/about",
-)
+# the same questions as the throughput benchmark, and the commands that do not start anything
+MESSAGES = (*QUESTIONS, *(c for c in COMMANDS if c != "/start"))
 REPLY_WAIT = 60.0  # a reply that has not arrived by then is counted lost
 
 
