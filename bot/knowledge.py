@@ -35,7 +35,7 @@ MATCHING_KEYS = {
     "kind_hints",
 }
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
-GATE_KEYS = {"subjects", "weak_subjects", "pairs", "off_topic"}
+GATE_KEYS = {"subjects", "weak_subjects", "pairs", "anchors", "off_topic"}
 GATE_RULE_KEYS = {"concepts", "with", "unless", "name"}
 
 
@@ -115,6 +115,7 @@ class MatchingConfig:
     concepts: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     subjects: frozenset[str] = frozenset()
     weak_subjects: frozenset[str] = frozenset()
+    anchors: frozenset[str] = frozenset()
     pairs: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     off_topic: tuple[GateRule, ...] = ()
     keep_words: frozenset[str] = frozenset()
@@ -352,6 +353,7 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
     weak = concept_set(
         gate.get("weak_subjects"), ("matching", "gate", "weak_subjects"), "matching.gate.weak_subjects"
     )
+    anchors = concept_set(gate.get("anchors"), ("matching", "gate", "anchors"), "matching.gate.anchors")
     pairs: dict[str, frozenset[str]] = {}
     raw_pairs = gate.get("pairs", {}) or {}
     if not isinstance(raw_pairs, dict):
@@ -423,6 +425,7 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         concepts=MappingProxyType(concepts),
         subjects=subjects,
         weak_subjects=weak,
+        anchors=anchors,
         pairs=MappingProxyType(pairs),
         off_topic=tuple(rules),
         keep_words=frozenset(w.lower() for w in keep or ()),

@@ -210,7 +210,16 @@ class Matcher:
         for e in kb.entries:
             for text in (*e.questions, e.title, *e.keywords):
                 kb_words.update(tokens(text))
-        self._typos = DeletionIndex(w for w in kb_words if len(w) >= 3 and w.isalpha())
+        # a typo is never "corrected" into a word that only marks a message as off topic ("lingers" is not
+        # "lunges"): such a correction would silence a real question
+        off_topic = {c for rule in cfg.off_topic for c in rule.concepts}
+        marker_words = {w for k, c in self._phrases.items() if c in off_topic for w in k}
+        useful = {w for k, c in self._phrases.items() if c not in off_topic for w in k}
+        for e in kb.entries:
+            for text in (*e.questions, e.title, *e.keywords):
+                useful.update(tokens(text))
+        targets = kb_words - (marker_words - useful)
+        self._typos = DeletionIndex(w for w in targets if len(w) >= 3 and w.isalpha())
         self._vocab = frozenset(_stem(w) for w in kb_words) | kb_words
         self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | _STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
@@ -389,8 +398,11 @@ class Matcher:
     def match(self, text: str) -> Match:
         analysis = self.analyse(text)
         reason = self.gate(analysis.concepts, analysis.strangers)
-        # a weak subject in the question cannot override a story that is about something else
-        if reason and analysis.asked and self.gate(analysis.asked, strangers=1) is None:
+        # a question that itself names the leg press or the back is on topic whatever the story around it
+        # mentions ("my quads are growing… does a belt protect my back on the leg press?"); a weak subject
+        # or a question without that anchor cannot override the story
+        asked = analysis.asked
+        if reason and asked & self.cfg.anchors and self.gate(asked, strangers=1) is None:
             reason = None  # the story mentions something else, but the question itself is on topic
         if reason:
             return Match("none", None, 0.0, (), reason)
