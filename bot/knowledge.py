@@ -293,6 +293,20 @@ def _parse_entry(i: int, raw: Any, c: _Collector) -> Entry | None:
     )
 
 
+def _section(
+    raw: Any, path: tuple[str, ...], c: _Collector, what: str, keys: set[str] | None = None
+) -> dict[Any, Any]:
+    """A mapping inside `matching`, or {} after reporting why not; with `keys`, unknown keys are reported."""
+    value = raw.get(path[-1], {}) or {}
+    fld = ".".join(path)
+    if not isinstance(value, dict):
+        c.add(path, None, fld, f"must {what}")
+        return {}
+    for key in sorted(set(value) - (keys if keys is not None else set(value)), key=str):
+        c.add((*path, key), None, f"{fld}.{key}", "unknown key")
+    return value
+
+
 def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
     if raw is None:
         return MatchingConfig()
@@ -302,13 +316,8 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
     for key in sorted(set(raw) - MATCHING_KEYS):
         c.add(("matching", key), None, f"matching.{key}", "unknown key")
     defaults = MatchingConfig()
-    th = raw.get("thresholds", {}) or {}
+    th = _section(raw, ("matching", "thresholds"), c, "be a mapping", THRESHOLD_KEYS)
     numbers: dict[str, float] = {}
-    if not isinstance(th, dict):
-        c.add(("matching", "thresholds"), None, "matching.thresholds", "must be a mapping")
-        th = {}
-    for key in sorted(set(th) - THRESHOLD_KEYS):
-        c.add(("matching", "thresholds", key), None, f"matching.thresholds.{key}", "unknown key")
     for key in sorted(THRESHOLD_KEYS):
         v = th.get(key, getattr(defaults, key))
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 100:
@@ -319,10 +328,7 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         c.add(("matching", "thresholds"), None, "matching.thresholds", "unsure must not exceed confident")
 
     concepts: dict[str, tuple[str, ...]] = {}
-    raw_concepts = raw.get("concepts", {}) or {}
-    if not isinstance(raw_concepts, dict):
-        c.add(("matching", "concepts"), None, "matching.concepts", "must map a concept to its phrases")
-        raw_concepts = {}
+    raw_concepts = _section(raw, ("matching", "concepts"), c, "map a concept to its phrases")
     for name, phrases in raw_concepts.items():
         fld = f"matching.concepts.{name}"
         plist = _str_list(phrases)
@@ -343,24 +349,14 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
                 c.add(path, None, fld, f"unknown concept {n!r} (define it under matching.concepts)")
         return frozenset(names)
 
-    gate = raw.get("gate", {}) or {}
-    if not isinstance(gate, dict):
-        c.add(("matching", "gate"), None, "matching.gate", "must be a mapping")
-        gate = {}
-    for key in sorted(set(gate) - GATE_KEYS):
-        c.add(("matching", "gate", key), None, f"matching.gate.{key}", "unknown key")
+    gate = _section(raw, ("matching", "gate"), c, "be a mapping", GATE_KEYS)
     subjects = concept_set(gate.get("subjects"), ("matching", "gate", "subjects"), "matching.gate.subjects")
     weak = concept_set(
         gate.get("weak_subjects"), ("matching", "gate", "weak_subjects"), "matching.gate.weak_subjects"
     )
     anchors = concept_set(gate.get("anchors"), ("matching", "gate", "anchors"), "matching.gate.anchors")
     pairs: dict[str, frozenset[str]] = {}
-    raw_pairs = gate.get("pairs", {}) or {}
-    if not isinstance(raw_pairs, dict):
-        c.add(
-            ("matching", "gate", "pairs"), None, "matching.gate.pairs", "must map a concept to its companions"
-        )
-        raw_pairs = {}
+    raw_pairs = _section(gate, ("matching", "gate", "pairs"), c, "map a concept to its companions")
     for name, companions in raw_pairs.items():
         p = ("matching", "gate", "pairs", name)
         fld = f"matching.gate.pairs.{name}"
@@ -403,10 +399,7 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
             f"a list of: {', '.join(KINDS)}",
         )
     hints: dict[str, frozenset[str]] = {}
-    raw_hints = raw.get("kind_hints", {}) or {}
-    if not isinstance(raw_hints, dict):
-        c.add(("matching", "kind_hints"), None, "matching.kind_hints", "must map a concept to entry kinds")
-        raw_hints = {}
+    raw_hints = _section(raw, ("matching", "kind_hints"), c, "map a concept to entry kinds")
     for name, kinds in raw_hints.items():
         fld = f"matching.kind_hints.{name}"
         klist = _str_list(kinds)

@@ -206,19 +206,16 @@ class Matcher:
         self._question_words = cfg.question_words
 
         # the knowledge base's own vocabulary: typo corrections only ever land on these words
-        kb_words: set[str] = {w for k in self._phrases for w in k}
-        for e in kb.entries:
-            for text in (*e.questions, e.title, *e.keywords):
-                kb_words.update(tokens(text))
+        entry_words = {
+            w for e in kb.entries for text in (*e.questions, e.title, *e.keywords) for w in tokens(text)
+        }
         # a typo is never "corrected" into a word that only marks a message as off topic ("lingers" is not
         # "lunges"): such a correction would silence a real question
         off_topic = {c for rule in cfg.off_topic for c in rule.concepts}
         marker_words = {w for k, c in self._phrases.items() if c in off_topic for w in k}
-        useful = {w for k, c in self._phrases.items() if c not in off_topic for w in k}
-        for e in kb.entries:
-            for text in (*e.questions, e.title, *e.keywords):
-                useful.update(tokens(text))
-        targets = kb_words - (marker_words - useful)
+        useful = entry_words | {w for k, c in self._phrases.items() if c not in off_topic for w in k}
+        kb_words = useful | marker_words
+        targets = useful
         self._typos = DeletionIndex(w for w in targets if len(w) >= 3 and w.isalpha())
         self._vocab = frozenset(_stem(w) for w in kb_words) | kb_words
         self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | _STOPWORDS

@@ -77,6 +77,19 @@ FaultKind = Literal["429", "500", "502", "503", "hang", "drop", "malformed"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "502", "503", "hang", "drop", "malformed")
 
 
+def sticker() -> Json:
+    """A sticker as the Bot API describes one: a message with no text."""
+    return {
+        "file_id": "s1",
+        "file_unique_id": "u1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+
+
 def sent(calls: list[Call]) -> list[Call]:
     """The messages the bot sent, in order."""
     return [c for c in calls if c.method == "sendMessage"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from conftest import Harness
-from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message
+from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message, sticker
 
 from bot.dialogue import Dialogue
 from bot.telegram.ordering import SEEN
@@ -136,16 +136,7 @@ async def test_editing_a_question_in_a_group_edits_the_answer(bot: Harness, grou
 
 
 async def test_stickers_in_groups_get_no_reply(bot: Harness, group: Json, alice: Json) -> None:
-    sticker = {
-        "file_id": "s1",
-        "file_unique_id": "u1",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-    }
-    _, calls = await bot.say(group, alice, None, sticker=sticker)
+    _, calls = await bot.say(group, alice, None, sticker=sticker())
     assert calls == []
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from conftest import Harness
-from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message, sent
+from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message, sent, sticker
 
 from bot.dialogue import COMMAND_MENU, Dialogue
 from bot.knowledge import KnowledgeBase
@@ -203,16 +201,7 @@ async def test_menu_buttons_list_entries(bot: Harness, dm: Json, alice: Json) ->
 
 
 async def test_non_text_messages_get_a_short_reply(bot: Harness, dm: Json, alice: Json) -> None:
-    sticker: dict[str, Any] = {
-        "file_id": "s1",
-        "file_unique_id": "u1",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-    }
-    _, calls = await bot.say(dm, alice, None, sticker=sticker)
+    _, calls = await bot.say(dm, alice, None, sticker=sticker())
     assert "only read text" in only_message(calls).text
 
 
