@@ -5,8 +5,12 @@ tables, so a deployment has one file to back up. Nobody can be identified from i
 ids are stored only as salted hashes (the salt is DATA_DIR/salt, created once, mode 0600), so repeat askers
 can be counted but not named. Rows older than the retention period are removed by `purge`.
 
-Writes are single short statements in WAL mode, so the bot (writing) and `legpress-bot report` (reading)
-can use the file at the same time. A failed write is logged and never reaches the person chatting.
+Writes are short transactions in WAL mode, so the bot (writing) and `legpress-bot report` (reading) can use
+the file at the same time. A failed write is logged and never reaches the person chatting. Questions, the
+one row nearly every message adds, are written in batches: `record_question` gives the row its id at once
+and `flush` writes what is waiting in one transaction (the bot flushes every second, before every other
+write or read, and when it stops), so a crash costs at most the last second of the log, never an answer.
+The bot is the log's only writer; the report only reads.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ MAX_MISSING_CHARS = 500
 CHECK_WINDOW_SECONDS = 30 * 60  # a check started this soon after a question counts as "then took the check"
 MAX_GROUPED = 5000  # the most recent unanswered questions considered for grouping, to keep the report fast
 SIMILAR = 70.0  # two questions at or above this (0-100) are "the same question in other words"
+FLUSH_ROWS = 100  # questions waiting for their batch: written at once when this many wait
 
 Outcome = Literal["answered", "unsure", "none", "urgent"]
 OUTCOMES: tuple[Outcome, ...] = ("answered", "unsure", "none", "urgent")
@@ -309,6 +314,8 @@ class Analytics:
         self._conn = conn
         self._salt = salt
         self._lock = threading.Lock()
+        self._waiting: list[tuple[object, ...]] = []  # question rows not written yet, with their ids
+        self._next_question_id: int | None = None
         self.path = path
         self.retention_days = retention_days
 
@@ -345,6 +352,7 @@ class Analytics:
 
     def close(self) -> None:
         with self._lock:
+            self._flush_waiting()
             self._conn.close()
 
     def __enter__(self) -> Analytics:
@@ -363,6 +371,7 @@ class Analytics:
         """Run `work` in one short transaction. A database failure (locked, read-only, full disk) is
         logged and gives None: the log must never stop an answer."""
         with self._lock:
+            self._flush_waiting()  # feedback and check events refer to the questions before them
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 result = work(self._conn)
@@ -374,6 +383,41 @@ class Analytics:
             finally:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
+
+    def flush(self) -> None:
+        """Write the questions waiting for their batch."""
+        with self._lock:
+            self._flush_waiting()
+
+    def _flush_waiting(self) -> None:
+        """With the lock held: one transaction for all waiting questions. A failure loses that batch of
+        the log (logged), nothing else; feedback on a lost question is kept on its entry alone."""
+        if not self._waiting:
+            return
+        rows, self._waiting = self._waiting, []
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.executemany(
+                "INSERT INTO analytics_questions (id, ts, chat_type, chat_hash, user_hash, text, outcome,"
+                " entry_id, score, candidates, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._conn.execute("COMMIT")
+        except sqlite3.Error:
+            log.warning("analytics: could not record %d question(s)", len(rows), exc_info=True)
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+
+    def _question_id(self) -> int:
+        """With the lock held: the id the next question gets (the database numbers nothing itself, since
+        its row is written later)."""
+        if self._next_question_id is None:
+            row = self._conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM analytics_questions").fetchone()
+            self._next_question_id = int(row[0])
+        qid = self._next_question_id
+        self._next_question_id += 1
+        return qid
 
     # ------------------------------------------------------------------------------------- recording
     def record_question(
@@ -389,7 +433,7 @@ class Analytics:
     ) -> int | None:
         """Log one free-text question and how it was answered (`match` from the dialogue's Outcome; pass
         urgent=True for a red-flag message). Returns the question id that feedback buttons refer to, or
-        None if the log could not be written."""
+        None if the log could not be read. The row is written with the next batch (see `flush`)."""
         outcome = outcome_of(match, urgent)
         entry_id = match.entry.id if match is not None and match.entry is not None else None
         candidates = " ".join(c.entry.id for c in match.candidates) if match is not None else ""
@@ -398,7 +442,7 @@ class Analytics:
             chat_type,
             self._hash("chat", chat_id),
             self._hash("user", user_id),
-            text[:MAX_TEXT_CHARS],
+            text[:MAX_TEXT_CHARS].encode("utf-8", "replace").decode("utf-8"),  # a lone surrogate -> "?"
             outcome,
             entry_id if outcome in ("answered", "unsure") else None,
             round(match.score, 2) if match is not None and outcome != "urgent" else None,
@@ -406,15 +450,16 @@ class Analytics:
             match.reason if match is not None else "",
         )
 
-        def insert(db: sqlite3.Connection) -> int | None:
-            cur = db.execute(
-                "INSERT INTO analytics_questions (ts, chat_type, chat_hash, user_hash, text, outcome,"
-                " entry_id, score, candidates, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-            return cur.lastrowid
-
-        return self._write("a question", insert)
+        with self._lock:
+            try:
+                qid = self._question_id()
+            except sqlite3.Error:
+                log.warning("analytics: could not record a question", exc_info=True)
+                return None
+            self._waiting.append((qid, *row))
+            if len(self._waiting) >= FLUSH_ROWS:
+                self._flush_waiting()
+        return qid
 
     def record_feedback(
         self,
@@ -514,6 +559,7 @@ class Analytics:
     # --------------------------------------------------------------------------------------- reading
     def _rows(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
         with self._lock:
+            self._flush_waiting()
             return self._conn.execute(sql, tuple(args)).fetchall()
 
     def summary(

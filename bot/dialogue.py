@@ -13,6 +13,7 @@ Button data (at most 64 bytes, short versioned prefixes):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,7 +22,7 @@ from bot import questionnaire as qn
 from bot.knowledge import Entry, KnowledgeBase
 from bot.matching import Match, Matcher
 from bot.replies import MAX_CALLBACK_BYTES, Button, Reply, bold, entry_html, esc, italic, link, rows
-from bot.safety import detect_red_flag, urgent_reply
+from bot.safety import RedFlag, detect_red_flag, urgent_reply
 
 ChatKind = Literal["private", "group"]
 
@@ -48,6 +49,8 @@ FEEDBACK_ASK_TEXT = (
     "Reply to this message and I'll pass it on to the people who run me."
 )
 FEEDBACK_NOTED = "Thank you! I've passed that on."
+READINGS_KEPT = 2048  # recent questions whose reading (red flag, match) is kept: at most ~1 MB
+READING_MAX_CHARS = 300  # longer messages are read afresh: they are seldom sent twice
 
 
 @dataclass(frozen=True)
@@ -66,22 +69,40 @@ class Dialogue:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher) -> None:
         self.kb = kb
         self.matcher = matcher
+        # A Dialogue is never changed, only replaced (a reload builds a new one), so what it read or
+        # rendered once stays true for its lifetime.
+        self._remembered_reading = functools.lru_cache(maxsize=READINGS_KEPT)(self._read)
+        self._entry_replies: dict[tuple[str, ChatKind], Reply] = {}
 
     # ------------------------------------------------------------------------------------------ text
     def is_urgent(self, text: str) -> bool:
-        return detect_red_flag(self.kb, text) is not None
+        return self.read(text)[0] is not None
+
+    def read(self, text: str) -> tuple[RedFlag | None, Match | None]:
+        """The red flag a message raises, else what it matches (None for a blank message).
+
+        Remembered for recent short messages: many people ask the same few questions in the same words
+        ("why does my back hurt"), and reading one costs more than all the rest of answering it."""
+        if len(text) > READING_MAX_CHARS:
+            return self._read(text)
+        return self._remembered_reading(text)
+
+    def _read(self, text: str) -> tuple[RedFlag | None, Match | None]:
+        flag = detect_red_flag(self.kb, text)
+        if flag is not None or not text.strip():
+            return flag, None
+        return None, self.matcher.match(text)
 
     def on_text(
         self, text: str, state: qn.CheckState | None, chat: ChatKind = "private", now: float = 0.0
     ) -> Outcome:
         """A free-text message: red flags first, then the best answer, and the check offered after it."""
-        flag = detect_red_flag(self.kb, text)
+        flag, m = self.read(text)
         if flag is not None:
             # the urgent message comes first; an ongoing check stops, there is nothing to narrow down
             return Outcome((urgent_reply(self.kb, flag),), None, urgent=True, events=("red-flag-text",))
-        if not text.strip():
+        if m is None:
             return Outcome((self.no_match_reply(),), state)
-        m = self.matcher.match(text)
         replies: list[Reply]
         if m.band == "confident" and m.entry is not None:
             replies = [self.entry_reply(m.entry, chat)]
@@ -214,6 +235,13 @@ class Dialogue:
 
     # ---------------------------------------------------------------------------------------- replies
     def entry_reply(self, entry: Entry, chat: ChatKind = "private") -> Reply:
+        key = (entry.id, chat)
+        reply = self._entry_replies.get(key)
+        if reply is None:
+            reply = self._entry_replies[key] = self._render_entry(entry, chat)
+        return reply
+
+    def _render_entry(self, entry: Entry, chat: ChatKind) -> Reply:
         text = entry_html(entry.title, entry.answer)
         offer = qn.offer_text(self.kb, entry)
         buttons = [Button(self._related_label(r), data=f"e:{r.id}") for r in self._related(entry)]

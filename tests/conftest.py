@@ -8,8 +8,10 @@ return the Bot API calls made meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from bot.config import Settings
 from bot.dialogue import Dialogue
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
+from bot.telegram.admin import FLUSH_JOB
 from bot.telegram.app import ALLOWED_UPDATES, BotApp, build_application
 from bot.telegram.network import NetworkPolicy
 
@@ -70,6 +73,17 @@ class Harness:
     fake: FakeTelegram
     app: BotApp
     processed: dict[int, asyncio.Event] = field(default_factory=dict)
+
+    async def question_log(self, table: str) -> list[dict[str, Any]]:
+        """A table of the question log, read beside the running bot as the maintainer's report reads it,
+        once the bot has written its latest batch (its job does every second; here, at once)."""
+        queue = self.app.job_queue
+        assert queue is not None
+        (job,) = queue.get_jobs_by_name(FLUSH_JOB)
+        await job.run(self.app)
+        with contextlib.closing(sqlite3.connect(job.data.path)) as conn:
+            conn.row_factory = sqlite3.Row
+            return [dict(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
 
     def event(self, update_id: int) -> asyncio.Event:
         return self.processed.setdefault(update_id, asyncio.Event())

@@ -25,7 +25,7 @@ from bot.dialogue import COMMAND_MENU, Dialogue
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.matching import Matcher
 from bot.replies import MAX_MESSAGE_CHARS, esc
-from bot.telegram.admin import PURGE_JOB, Reloaded, check_events
+from bot.telegram.admin import FLUSH_INTERVAL, PURGE_JOB, Reloaded, check_events
 
 BELT = "Do I need a belt for the leg press?"  # answered with confidence by back-support
 MARK = "Reloaded content is served."
@@ -38,12 +38,6 @@ ADA = user(8_765_432_109, "Adalbertina", "adalbertina_q")
 EVE = user(7_654_321_098, "Evangeline", "evangeline_z")
 ALEX = user(6_543_210_987, "Alexandrina")
 CLUB = group_chat(-1_009_988_776_655, "Quadriceps Quorum", "supergroup")
-
-
-def rows(db: Path, table: str) -> list[dict[str, Any]]:
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
 
 
 def only_text(calls: list[Call]) -> str:
@@ -111,7 +105,7 @@ async def test_questions_are_logged_with_their_outcome_and_no_clear_ids(admin_bo
     await bot.say(CLUB, ADA, f"@{BOT_USERNAME} {BELT}")
     await bot.say(CLUB, EVE, "nobody asked the bot this")  # not addressed to the bot: not logged
 
-    questions = rows(db, "analytics_questions")
+    questions = await bot.question_log("analytics_questions")
     assert [(q["chat_type"], q["text"], q["outcome"], q["entry_id"]) for q in questions] == [
         ("private", BELT, "answered", "back-support"),
         ("private", "what's the weather like in Paris tomorrow?", "none", None),
@@ -140,9 +134,22 @@ async def test_check_events_are_logged_and_mark_the_question_before_them(
     await bot.say(dm, alice, "why does my back hurt after leg press?")
     await bot.say(dm, alice, "/check")
     await bot.say(dm, alice, "/cancel")
-    assert [c["event"] for c in rows(db, "analytics_checks")] == ["started", "cancelled"]
-    (question,) = rows(db, "analytics_questions")
+    assert [c["event"] for c in await bot.question_log("analytics_checks")] == ["started", "cancelled"]
+    (question,) = await bot.question_log("analytics_questions")
     assert question["took_check"] == 1
+
+
+async def test_a_question_reaches_the_log_file_within_about_a_second(
+    bot: Harness, dm: Json, alice: Json, db: Path
+) -> None:
+    await bot.say(dm, alice, "why does my back hurt after leg press?")
+    deadline = time.monotonic() + 5 * FLUSH_INTERVAL
+    written = 0
+    while time.monotonic() < deadline and not written:
+        await asyncio.sleep(0.1)
+        with contextlib.closing(sqlite3.connect(db)) as conn:  # as the report, from outside the bot
+            written = conn.execute("SELECT count(*) FROM analytics_questions").fetchone()[0]
+    assert written == 1
 
 
 def test_check_events_map_the_dialogue_events_to_the_log() -> None:
@@ -192,8 +199,8 @@ async def test_old_rows_are_purged_at_start_up_and_by_the_daily_job(
     assert old is not None
     harness = await start_bot(fake, settings_for(fake, data, retention_days=30), dialogue)
     try:
-        assert [q["text"] for q in rows(db, "analytics_questions")] == ["a recent question"]
-        assert rows(db, "analytics_checks") == []
+        assert [q["text"] for q in await harness.question_log("analytics_questions")] == ["a recent question"]
+        assert await harness.question_log("analytics_checks") == []
 
         queue = harness.app.job_queue
         assert queue is not None
@@ -201,7 +208,7 @@ async def test_old_rows_are_purged_at_start_up_and_by_the_daily_job(
         with Analytics.open(data) as log:  # another old row, as if a day had passed
             log.record_question(1, 1, "private", "now old too", None, at=now - 31 * DAY)
         await job.run(harness.app)
-        assert [q["text"] for q in rows(db, "analytics_questions")] == ["a recent question"]
+        assert [q["text"] for q in await harness.question_log("analytics_questions")] == ["a recent question"]
     finally:
         await stop_bot(harness)
 
@@ -345,5 +352,6 @@ async def test_sighup_reloads_a_running_bot(fake: FakeTelegram, tmp_path: Path, 
         assert await running.stop() == 0
     log = running.stderr.decode()
     assert "(SIGHUP)" in log and "Traceback" not in log
-    # the log was open all along, and closed cleanly: every question is there
-    assert len(rows(tmp_path / "data" / "bot.sqlite3", "analytics_questions")) == 3
+    # the log was open all along, and closed cleanly: every question is there, the last batch included
+    with contextlib.closing(sqlite3.connect(tmp_path / "data" / "bot.sqlite3")) as conn:
+        assert conn.execute("SELECT count(*) FROM analytics_questions").fetchone() == (3,)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import Harness
@@ -26,13 +23,6 @@ EXPIRED = "This button has expired"
 def db(tmp_path: Path) -> Path:
     """The database of the `bot` fixture, which keeps its data in tmp_path/data."""
     return tmp_path / "data" / "bot.sqlite3"
-
-
-def rows(db: Path, table: str) -> list[dict[str, Any]]:
-    """A table of the question log, read as the maintainer's report would, beside the running bot."""
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
 
 
 def notice(calls: list[Call]) -> str | None:
@@ -114,8 +104,8 @@ async def test_thumbs_up_is_recorded_with_the_question_it_answered(
     )
     calls = await bot.press(alice, answer, up["callback_data"])
     assert notice(calls) == FEEDBACK_THANKS and not sent(calls)
-    (question,) = rows(db, "analytics_questions")
-    (vote,) = rows(db, "analytics_feedback")
+    (question,) = await bot.question_log("analytics_questions")
+    (vote,) = await bot.question_log("analytics_feedback")
     assert (vote["question_id"], vote["entry_id"], vote["positive"], vote["missing"]) == (
         question["id"],
         "back-support",
@@ -126,7 +116,7 @@ async def test_thumbs_up_is_recorded_with_the_question_it_answered(
 
     await bot.press(alice, answer, up["callback_data"])  # pressing again changes nothing
     await bot.press(alice, answer, down["callback_data"])  # a change of mind replaces the vote
-    (vote,) = rows(db, "analytics_feedback")
+    (vote,) = await bot.question_log("analytics_feedback")
     assert vote["positive"] == 0
 
 
@@ -145,8 +135,8 @@ async def test_thumbs_down_asks_what_was_missing_and_the_reply_is_stored_not_ans
     _, calls = await bot.say(dm, alice, "how tight should <b>the belt</b> be?", reply_to=prompt_message)
     (thanks,) = sent(calls)
     assert thanks.text == FEEDBACK_NOTED
-    (question,) = rows(db, "analytics_questions")  # the reply was not matched as a new question
-    (vote,) = rows(db, "analytics_feedback")
+    (question,) = await bot.question_log("analytics_questions")  # the reply was not matched as a new question
+    (vote,) = await bot.question_log("analytics_feedback")
     assert (vote["question_id"], vote["positive"], vote["missing"]) == (
         question["id"],
         0,
@@ -157,7 +147,7 @@ async def test_thumbs_down_asks_what_was_missing_and_the_reply_is_stored_not_ans
     # a second reply to the same prompt is an ordinary question again
     _, calls = await bot.say(dm, alice, BELT, reply_to=prompt_message)
     assert sent(calls)[0].text.startswith("<b>")
-    assert len(rows(db, "analytics_questions")) == 2
+    assert len(await bot.question_log("analytics_questions")) == 2
 
 
 async def test_a_vote_on_an_entry_opened_from_a_list_is_stored_with_the_entry_alone(
@@ -169,9 +159,9 @@ async def test_a_vote_on_an_entry_opened_from_a_list_is_stored_with_the_entry_al
     opened = bot.message_of(sent(calls)[0])
     up, _ = feedback_row(opened)
     await bot.press(alice, opened, up["callback_data"])
-    (vote,) = rows(db, "analytics_feedback")
+    (vote,) = await bot.question_log("analytics_feedback")
     assert (vote["question_id"], vote["entry_id"], vote["positive"]) == (None, "back-support", 1)
-    assert rows(db, "analytics_questions") == []
+    assert await bot.question_log("analytics_questions") == []
 
 
 async def test_in_a_group_only_the_person_who_voted_down_is_asked(
@@ -191,8 +181,8 @@ async def test_in_a_group_only_the_person_who_voted_down_is_asked(
     _, calls = await bot.say(group, alice, "which belt to buy", reply_to=prompt_message)
     (thanks,) = sent(calls)
     assert thanks.text == FEEDBACK_NOTED and thanks.quoted is not None
-    questions = rows(db, "analytics_questions")
-    (vote,) = rows(db, "analytics_feedback")
+    questions = await bot.question_log("analytics_questions")
+    (vote,) = await bot.question_log("analytics_feedback")
     assert [q["text"] for q in questions] == [BELT, "do I need a belt?"]
     assert (vote["question_id"], vote["missing"]) == (questions[0]["id"], "which belt to buy")
 
@@ -203,5 +193,5 @@ async def test_a_thumbs_down_on_an_inline_message_leaves_the_message_alone(
     calls = await bot.press(alice, None, "f:-:back-support", inline_message_id="inline-1")
     assert notice(calls) == FEEDBACK_THANKS
     assert [c.method for c in calls] == ["answerCallbackQuery"]
-    (vote,) = rows(db, "analytics_feedback")
+    (vote,) = await bot.question_log("analytics_feedback")
     assert (vote["entry_id"], vote["positive"]) == ("back-support", 0)

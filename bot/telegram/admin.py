@@ -47,6 +47,8 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 DEFAULT_STATS_DAYS = 7
 MAX_STATS_DAYS = 366
 PURGE_JOB = "analytics-purge"
+FLUSH_JOB = "analytics-flush"
+FLUSH_INTERVAL = 1.0  # seconds: the most of the question log a crash can cost
 PURGE_INTERVAL = timedelta(days=1)
 
 # user_data / chat_data keys (JSON-compatible values: see bot.telegram.persistence)
@@ -242,6 +244,13 @@ def purge(analytics: Analytics) -> int:
     return removed
 
 
+async def flush_job(context: Context) -> None:
+    """Every second: the questions asked since the last batch go into the log (see bot.analytics)."""
+    job = context.job
+    if job is not None and isinstance(job.data, Analytics):
+        job.data.flush()
+
+
 async def purge_job(context: Context) -> None:
     """The daily clean-up; in a thread, so a large delete never holds up an answer."""
     job = context.job
@@ -320,6 +329,9 @@ class Admin:
         if self.analytics is not None and app.job_queue is not None:
             app.job_queue.run_repeating(
                 purge_job, PURGE_INTERVAL, first=PURGE_INTERVAL, name=PURGE_JOB, data=self.analytics
+            )
+            app.job_queue.run_repeating(
+                flush_job, FLUSH_INTERVAL, first=FLUSH_INTERVAL, name=FLUSH_JOB, data=self.analytics
             )
         if not self.admin_ids:
             return

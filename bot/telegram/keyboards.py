@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.helpers import create_deep_linked_url
 
 from bot.replies import Button, Keyboard
+
+
+class PreparedKeyboard(InlineKeyboardMarkup):
+    """An inline keyboard that is serialised once, not at every send.
+
+    PTB turns the keyboard into a dict for every request, walking each button's attributes; the same few
+    keyboards go out with nearly every answer, so that walk cost more than matching the question. The
+    object is immutable, like every Telegram object, so its wire form cannot go stale."""
+
+    __slots__ = ("_wire",)
+
+    def __init__(self, inline_keyboard: list[list[InlineKeyboardButton]]) -> None:
+        super().__init__(inline_keyboard)
+        with self._unfrozen():
+            self._wire: dict[str, Any] = super().to_dict()
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        return self._wire
 
 
 def deep_link(bot_username: str, payload: str) -> str:
@@ -24,13 +43,13 @@ def render_button(button: Button, bot_username: str) -> InlineKeyboardButton:
 
 
 @functools.lru_cache(maxsize=1024)
-def render_keyboard(buttons: Keyboard, bot_username: str) -> InlineKeyboardMarkup | None:
+def render_keyboard(buttons: Keyboard, bot_username: str) -> PreparedKeyboard | None:
     """None for a reply without buttons, so Telegram gets no empty keyboard.
 
     Cached: the core returns the same few keyboards again and again (an entry's related buttons, the menus),
     and Telegram objects are immutable, so one rendering can be sent any number of times."""
     if not any(buttons):
         return None
-    return InlineKeyboardMarkup(
+    return PreparedKeyboard(
         [[render_button(b, bot_username) for b in row] for row in buttons if row],
     )

@@ -38,6 +38,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 log = logging.getLogger("bot.telegram.network")
 T = TypeVar("T")
+_DEFAULT = type(BaseRequest.DEFAULT_NONE)  # a timeout left to the request's own setting
 
 # Calls whose repetition changes nothing a person sees: resent even when the first attempt may have arrived.
 # (A repeated edit is refused as "message is not modified", which the door ignores.)
@@ -115,20 +116,20 @@ def fault_of_exception(exc: TelegramError) -> Fault:
     return Fault(f"network error ({type(exc).__name__})", sent=True)
 
 
-def fault_of_response(code: int, payload: bytes) -> Fault | None:
-    """A fault when the answer is a 429, a 5xx or unreadable; None when the server answered (even 4xx)."""
+def read_response(code: int, payload: bytes) -> tuple[Fault | None, Any]:
+    """(a fault, None) when the answer is a 429, a 5xx or unreadable; (None, the answer read) when the
+    server answered, even with a 4xx."""
     if code == 429:
         retry_after = 1.0
         with contextlib.suppress(ValueError, KeyError, TypeError):
             retry_after = float(json.loads(payload)["parameters"]["retry_after"])
-        return Fault(f"HTTP 429 (retry after {retry_after:g} s)", sent=False, retry_after=retry_after)
+        return Fault(f"HTTP 429 (retry after {retry_after:g} s)", sent=False, retry_after=retry_after), None
     if code >= 500:
-        return Fault(f"HTTP {code}", sent=False)
+        return Fault(f"HTTP {code}", sent=False), None
     try:
-        json.loads(payload)
+        return None, json.loads(payload.decode("utf-8", "replace"))
     except ValueError:
-        return Fault(f"malformed JSON (HTTP {code})", sent=code < 300)
-    return None
+        return Fault(f"malformed JSON (HTTP {code})", sent=code < 300), None
 
 
 def is_network_fault(error: object) -> bool:
@@ -252,6 +253,8 @@ class BotApiRequest(HTTPXRequest):
         self.incidents = incidents
         self.retry = retry
         self._resume_at = 0.0  # after a 429, no call before this (monotonic) time
+        self._parsed: tuple[bytes, Any] | None = None  # the answer do_request read, for parse_json_payload
+        self._json_headers = {"User-Agent": self.USER_AGENT, "Content-Type": "application/json"}
 
     async def do_request(
         self,
@@ -276,7 +279,7 @@ class BotApiRequest(HTTPXRequest):
                 attempt += 1
                 error: TelegramError | None = None
                 try:
-                    code, payload = await super().do_request(
+                    code, payload = await self._exchange(
                         url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
                     )
                 except InvalidToken:
@@ -284,8 +287,9 @@ class BotApiRequest(HTTPXRequest):
                 except TelegramError as exc:
                     error, fault = exc, fault_of_exception(exc)
                 else:
-                    found = fault_of_response(code, payload)
+                    found, parsed = read_response(code, payload)
                     if found is None:
+                        self._parsed = (payload, parsed)
                         if incidents is not None:
                             if waiting:
                                 incidents.retrying -= 1
@@ -311,6 +315,59 @@ class BotApiRequest(HTTPXRequest):
             if incidents is not None and waiting:
                 incidents.retrying -= 1
 
+    async def _exchange(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None,
+        read_timeout: Any,
+        write_timeout: Any,
+        connect_timeout: Any,
+        pool_timeout: Any,
+    ) -> tuple[int, bytes]:
+        """One HTTP exchange. A call without files goes as one JSON body, which the Bot API accepts:
+        PTB's form encoding JSON-encodes each nested object (keyboards) and then percent-escapes every
+        character of the answer, which cost more than the rest of sending it. Uploads keep PTB's form."""
+        if request_data is None or request_data.contains_files:
+            return await super().do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            )
+        client = self._client
+        if client.is_closed:
+            raise RuntimeError("This HTTPXRequest is not initialized!")
+        defaults = client.timeout
+        timeout = httpx.Timeout(
+            connect=defaults.connect if isinstance(connect_timeout, _DEFAULT) else connect_timeout,
+            read=defaults.read if isinstance(read_timeout, _DEFAULT) else read_timeout,
+            write=defaults.write if isinstance(write_timeout, _DEFAULT) else write_timeout,
+            pool=defaults.pool if isinstance(pool_timeout, _DEFAULT) else pool_timeout,
+        )
+        body = json.dumps(request_data.parameters).encode()  # ASCII: a lone surrogate travels as \udXXX
+        try:
+            res = await client.request(
+                method=method, url=url, headers=self._json_headers, timeout=timeout, content=body
+            )
+        except httpx.TimeoutException as err:  # as PTB's HTTPXRequest.do_request
+            if isinstance(err, httpx.PoolTimeout):
+                raise TimedOut("Pool timeout: all connections in the pool are occupied") from err
+            raise TimedOut from err
+        except httpx.HTTPError as err:
+            raise NetworkError(f"httpx.{err.__class__.__name__}: {err}") from err
+        return res.status_code, res.content
+
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        """As PTB's, without logging the payload and a traceback (`Incidents` reports unreadable answers),
+        and without reading again an answer `do_request` has just read to check it."""
+        kept, self._parsed = self._parsed, None
+        if kept is not None and kept[0] is payload:
+            answer: dict[str, Any] = kept[1]
+            return answer
+        try:
+            data: dict[str, Any] = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError as exc:
+            raise TelegramError("Invalid server response") from exc
+        return data
+
     def _why_stop(self, endpoint: str, fault: Fault, attempt: int, elapsed: float) -> str | None:
         """None to try again, or why not (for the log)."""
         if not self.retry:
@@ -320,15 +377,6 @@ class BotApiRequest(HTTPXRequest):
         if attempt >= self.policy.attempts or elapsed > self.policy.deadline:
             return f"giving up after {attempt} attempts"
         return None
-
-    @staticmethod
-    def parse_json_payload(payload: bytes) -> dict[str, Any]:
-        """As PTB's, without logging the payload and a traceback: `Incidents` reports unreadable answers."""
-        try:
-            data: dict[str, Any] = json.loads(payload.decode("utf-8", "replace"))
-        except ValueError as exc:
-            raise TelegramError("Invalid server response") from exc
-        return data
 
 
 def _target(request_data: RequestData | None) -> str:
