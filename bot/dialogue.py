@@ -65,13 +65,22 @@ class Outcome:
     events: tuple[str, ...] = field(default_factory=tuple)  # e.g. "check-started", for analytics
 
 
+def read_message(kb: KnowledgeBase, matcher: Matcher, text: str) -> tuple[RedFlag | None, Match | None]:
+    flag = detect_red_flag(kb, text)
+    if flag is not None or not text.strip():
+        return flag, None
+    return None, matcher.match(text)
+
+
 class Dialogue:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher) -> None:
         self.kb = kb
         self.matcher = matcher
         # A Dialogue is never changed, only replaced (a reload builds a new one), so what it read or
         # rendered once stays true for its lifetime.
-        self._remembered_reading = functools.lru_cache(maxsize=READINGS_KEPT)(self._read)
+        self._remembered_reading = functools.lru_cache(maxsize=READINGS_KEPT)(
+            functools.partial(read_message, kb, matcher)
+        )
         self._entry_replies: dict[tuple[str, ChatKind], Reply] = {}
 
     # ------------------------------------------------------------------------------------------ text
@@ -84,14 +93,8 @@ class Dialogue:
         Remembered for recent short messages: many people ask the same few questions in the same words
         ("why does my back hurt"), and reading one costs more than all the rest of answering it."""
         if len(text) > READING_MAX_CHARS:
-            return self._read(text)
+            return read_message(self.kb, self.matcher, text)
         return self._remembered_reading(text)
-
-    def _read(self, text: str) -> tuple[RedFlag | None, Match | None]:
-        flag = detect_red_flag(self.kb, text)
-        if flag is not None or not text.strip():
-            return flag, None
-        return None, self.matcher.match(text)
 
     def on_text(
         self, text: str, state: qn.CheckState | None, chat: ChatKind = "private", now: float = 0.0

@@ -55,6 +55,9 @@ REPEATABLE = frozenset(
         "editMessageReplyMarkup",
     }
 )
+# Calls whose answer repeats the keyboard the bot has just sent. The bot never reads it back, and turning it
+# into Telegram objects cost as much as the whole rest of handling the answer (bench/bench_updates.py).
+KEYBOARD_ECHOED = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
 # httpx errors raised before the request could reach the server
 _NOT_SENT = (
     httpx.ConnectError,
@@ -130,6 +133,13 @@ def read_response(code: int, payload: bytes) -> tuple[Fault | None, Any]:
         return None, json.loads(payload.decode("utf-8", "replace"))
     except ValueError:
         return Fault(f"malformed JSON (HTTP {code})", sent=code < 300), None
+
+
+def forget_keyboard(answer: Any) -> None:
+    """Drop the echoed keyboard from a sent message's answer (see KEYBOARD_ECHOED)."""
+    result = answer.get("result") if isinstance(answer, dict) else None
+    if isinstance(result, dict):
+        result.pop("reply_markup", None)
 
 
 def is_network_fault(error: object) -> bool:
@@ -289,6 +299,8 @@ class BotApiRequest(HTTPXRequest):
                 else:
                     found, parsed = read_response(code, payload)
                     if found is None:
+                        if endpoint in KEYBOARD_ECHOED:
+                            forget_keyboard(parsed)
                         self._parsed = (payload, parsed)
                         if incidents is not None:
                             if waiting:
