@@ -128,6 +128,8 @@ async def work(kind: str, base_url: str, n: int) -> dict[str, float]:
 
         app.add_handler(TypeHandler(Update, count), group=1_000)
         async with app:
+            if app.post_init is not None:  # as run_polling does: the menu, the timers, the settled heap
+                await app.post_init(app)
             await app.start()
             started, cpu = time.perf_counter(), time.process_time()
             await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)

@@ -50,6 +50,7 @@ CHECK_WINDOW_SECONDS = 30 * 60  # a check started this soon after a question cou
 MAX_GROUPED = 5000  # the most recent unanswered questions considered for grouping, to keep the report fast
 SIMILAR = 70.0  # two questions at or above this (0-100) are "the same question in other words"
 FLUSH_ROWS = 100  # questions waiting for their batch: written at once when this many wait
+PSEUDONYMS_KEPT = 10_000  # hashed ids kept in memory (about 1 MB), forgotten all at once beyond that
 
 Outcome = Literal["answered", "unsure", "none", "urgent"]
 OUTCOMES: tuple[Outcome, ...] = ("answered", "unsure", "none", "urgent")
@@ -316,6 +317,7 @@ class Analytics:
         self._lock = threading.Lock()
         self._waiting: list[tuple[object, ...]] = []  # question rows not written yet, with their ids
         self._next_question_id: int | None = None
+        self._pseudonyms: dict[tuple[str, int | str], str] = {}
         self.path = path
         self.retention_days = retention_days
 
@@ -363,9 +365,15 @@ class Analytics:
 
     # --------------------------------------------------------------------------------------- helpers
     def _hash(self, kind: str, ident: int | str) -> str:
-        if self._salt is None:
-            self._salt = load_salt(self.path.parent)
-        return pseudonym(self._salt, kind, ident)
+        """Kept for the people and chats seen lately: a salted hash costs more than the row it goes in."""
+        name = self._pseudonyms.get((kind, ident))
+        if name is None:
+            if self._salt is None:
+                self._salt = load_salt(self.path.parent)
+            if len(self._pseudonyms) >= PSEUDONYMS_KEPT:
+                self._pseudonyms.clear()
+            name = self._pseudonyms[(kind, ident)] = pseudonym(self._salt, kind, ident)
+        return name
 
     def _write(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T | None:
         """Run `work` in one short transaction. A database failure (locked, read-only, full disk) is

@@ -45,6 +45,7 @@ class Call:
 
     method: str
     params: Json
+    content_type: str = "application/x-www-form-urlencoded"  # how the request body was encoded
 
     @property
     def text(self) -> str:
@@ -265,7 +266,7 @@ class FakeTelegram:
         params = self._decode(dict(await request.post()) if request.can_read_body else {})
         if request.content_type == "application/json":
             params = await request.json()
-        call = Call(method, params)
+        call = Call(method, params, request.content_type)
         if self.latency and method != "getUpdates":
             await asyncio.sleep(self.latency)
         fault = self._take_fault(method)

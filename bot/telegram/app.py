@@ -31,7 +31,6 @@ from telegram import (
     Chat,
     InlineQueryResultArticle,
     InputTextMessageContent,
-    LinkPreviewOptions,
     Message,
     MessageEntity,
     ReplyParameters,
@@ -65,7 +64,7 @@ from bot.replies import Reply, esc, format_body, to_plain
 from bot.telegram.admin import Admin, QuestionLog, open_analytics
 from bot.telegram.checks import CHECKS as CHECKS
 from bot.telegram.checks import CheckTimers, load_state, store_state
-from bot.telegram.keyboards import render_keyboard
+from bot.telegram.keyboards import NO_LINK_PREVIEWS, render_keyboard
 from bot.telegram.logs import protect
 from bot.telegram.network import (
     BotApiRequest,
@@ -484,7 +483,7 @@ def build_application(
 ) -> BotApp:
     """The Application with its handlers, rate limiter and persistence; `announce` runs when it starts,
     and so does the restoring of the open checks' 30-minute timers."""
-    defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+    defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_LINK_PREVIEWS)
     protect(*settings.secrets)  # every log record of this process, tracebacks included, without the token
     requests = transport(network)
     quiet_network_tracebacks()
@@ -506,14 +505,17 @@ def build_application(
     door = TelegramDoor(dialogue, clock, QuestionLog(analytics))
     admin = Admin(door, settings.admin_ids, faq or settings.faq_path or default_faq_path(), analytics)
 
+    collector: list[tuple[int, int, int]] = []  # the garbage collector's settings before the start
+
     async def post_init(app: BotApp) -> None:
         await announce(app, dialogue, mode)
         door.timers.restore(app)
         await admin.start(app)
-        settle_heap()
+        collector.append(settle_heap())
 
     async def post_shutdown(app: BotApp) -> None:
-        gc.unfreeze()
+        if collector:
+            unsettle_heap(collector.pop())
         if analytics is not None:
             analytics.close()
 
@@ -524,12 +526,26 @@ def build_application(
     return app
 
 
-def settle_heap() -> None:
+GC_THRESHOLDS = (20_000, 20, 20)  # Python's defaults are (700, 10, 10)
+
+
+def settle_heap() -> tuple[int, int, int]:
     """Once started: what exists now (the knowledge base and its indexes, the libraries) lives as long as
-    the bot, so the garbage collector is told to stop walking it. Every full collection used to, and that
-    cost about a twentieth of the bot's time under load (bench/bench_updates.py)."""
+    the bot, so the garbage collector stops walking it, and it runs less often: each update makes a few
+    thousand short-lived objects, nearly all freed at once by reference counting. Under load the
+    collector took about a tenth of the bot's time before (bench/bench_updates.py); a cycle of garbage
+    now waits a little longer, a few MB at most. Returns the thresholds to restore."""
+    before = gc.get_threshold()
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    return before
+
+
+def unsettle_heap(thresholds: tuple[int, int, int]) -> None:
+    """At shutdown, for a process that goes on (the tests): the collector as it was."""
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:

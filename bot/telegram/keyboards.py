@@ -1,32 +1,50 @@
-"""The core's buttons -> Telegram inline keyboards. Rendering only: which buttons exist is the core's call."""
+"""The core's buttons -> Telegram inline keyboards (rendering only: which buttons exist is the core's call),
+and the other objects that go out with every message, serialised once."""
 
 from __future__ import annotations
 
 import functools
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.helpers import create_deep_linked_url
 
 from bot.replies import Button, Keyboard
 
 
-class PreparedKeyboard(InlineKeyboardMarkup):
-    """An inline keyboard that is serialised once, not at every send.
+class _SerialisedOnce:
+    """A Telegram object that is turned into its wire form once, not at every send.
 
-    PTB turns the keyboard into a dict for every request, walking each button's attributes; the same few
-    keyboards go out with nearly every answer, so that walk cost more than matching the question. The
-    object is immutable, like every Telegram object, so its wire form cannot go stale."""
+    PTB turns each object into a dict for every request, walking every attribute of every button; the same
+    few keyboards (and the same link-preview setting) go out with nearly every answer, so that walk cost
+    more than matching the question. Telegram objects are immutable, so the wire form cannot go stale."""
 
+    __slots__ = ()
+    _wire: dict[str, Any]
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        return self._wire
+
+
+class PreparedKeyboard(_SerialisedOnce, InlineKeyboardMarkup):
     __slots__ = ("_wire",)
 
     def __init__(self, inline_keyboard: list[list[InlineKeyboardButton]]) -> None:
         super().__init__(inline_keyboard)
         with self._unfrozen():
-            self._wire: dict[str, Any] = super().to_dict()
+            self._wire = InlineKeyboardMarkup.to_dict(self)
 
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        return self._wire
+
+class PreparedLinkPreview(_SerialisedOnce, LinkPreviewOptions):
+    __slots__ = ("_wire",)
+
+    def __init__(self, is_disabled: bool) -> None:
+        super().__init__(is_disabled=is_disabled)
+        with self._unfrozen():
+            self._wire = LinkPreviewOptions.to_dict(self)
+
+
+NO_LINK_PREVIEWS = PreparedLinkPreview(is_disabled=True)  # sent with every message (PTB's Defaults)
 
 
 def deep_link(bot_username: str, payload: str) -> str:
