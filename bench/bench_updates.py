@@ -13,6 +13,11 @@ which is the harshest comparison: it measures our per-update work (matching, red
 question log, keyboards, persistence) against an echo. `--latency-ms 20` adds a network-like delay to every
 call, closer to the real Bot API. The rate limiter stays in our bot with Telegram's flood limits switched
 off, since the echo bot has none.
+
+A shared machine's speed drifts from minute to minute, so each round runs the three bots back to back, and
+the ratio printed is the median of the rounds' ratios, with their range. The questions are a few common
+ones asked again and again, as people do, so the bot's memory of recent readings serves most of them;
+`--distinct` makes every question's text unique (a number at the end), so that each is read afresh.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import asyncio
 import json
 import random
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -48,7 +54,7 @@ BUTTONS = ("e:tight-hamstrings", "e:improve-form", "l:fix", "e:no-such-entry")
 KINDS = ("echo", "echo-c", "ours")  # echo one update at a time, echo as concurrent as ours, ours
 
 
-def load_updates(fake: FakeTelegram, n: int, users: int, seed: int = 7) -> None:
+def load_updates(fake: FakeTelegram, n: int, users: int, seed: int = 7, distinct: bool = False) -> None:
     """The same mix for both bots: mostly private questions, some commands, group mentions and buttons."""
     rng = random.Random(seed)
     people = [user(10_000 + i, f"User{i}") for i in range(users)]
@@ -56,12 +62,13 @@ def load_updates(fake: FakeTelegram, n: int, users: int, seed: int = 7) -> None:
     for i in range(n):
         person = people[i % users]
         roll = rng.random()
+        question = f"{rng.choice(QUESTIONS)} {i}" if distinct else rng.choice(QUESTIONS)
         if roll < 0.6:
-            msg = fake.message(private_chat(person), person, rng.choice(QUESTIONS))
+            msg = fake.message(private_chat(person), person, question)
         elif roll < 0.8:
             msg = fake.message(private_chat(person), person, rng.choice(COMMANDS))
         elif roll < 0.9:
-            msg = fake.message(rng.choice(groups), person, f"@{BOT_USERNAME} {rng.choice(QUESTIONS)}")
+            msg = fake.message(rng.choice(groups), person, f"@{BOT_USERNAME} {question}")
         else:
             chat = private_chat(person)
             shown = fake.message(chat, {**fake.bot_user}, "<b>Common causes</b>")
@@ -148,10 +155,10 @@ async def work(kind: str, base_url: str, n: int) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------- the driver
-async def measure(kind: str, n: int, users: int, latency: float) -> dict[str, float]:
+async def measure(kind: str, n: int, users: int, latency: float, distinct: bool) -> dict[str, float]:
     fake = FakeTelegram()
     fake.latency = latency
-    load_updates(fake, n, users)
+    load_updates(fake, n, users, distinct=distinct)
     await fake.start()
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -175,14 +182,15 @@ async def measure(kind: str, n: int, users: int, latency: float) -> dict[str, fl
         await fake.stop()
 
 
-async def drive(n: int, users: int, rounds: int, latency_ms: float) -> None:
-    best: dict[str, dict[str, float]] = {}
+async def drive(n: int, users: int, rounds: int, latency_ms: float, distinct: bool) -> None:
+    runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in KINDS}
     for _ in range(rounds):
         for kind in KINDS:  # interleaved, so that a noisy moment hits all
-            r = await measure(kind, n, users, latency_ms / 1000)
-            if kind not in best or r["per_second"] > best[kind]["per_second"]:
-                best[kind] = r
-    print(f"{n} updates from {users} people, Bot API latency {latency_ms:g} ms, best of {rounds} rounds")
+            runs[kind].append(await measure(kind, n, users, latency_ms / 1000, distinct))
+    best = {kind: max(runs[kind], key=lambda r: r["per_second"]) for kind in KINDS}
+    mix = "every question different" if distinct else "common questions asked again"
+    print(f"{n} updates from {users} people ({mix}), Bot API latency {latency_ms:g} ms, {rounds} rounds")
+    print("best run of each bot:")
     print(f"{'bot':<8}{'updates/s':>10}{'seconds':>10}{'CPU s':>8}{'peak MB':>10}{'API calls':>11}")
     for kind in KINDS:
         r = best[kind]
@@ -191,23 +199,32 @@ async def drive(n: int, users: int, rounds: int, latency_ms: float) -> None:
             f"{r['api_calls']:>11.0f}"
         )
     for echo in ("echo", "echo-c"):
-        ratio = best["ours"]["per_second"] / best[echo]["per_second"]
-        print(f"ratio ours/{echo}: {ratio:.2f} (goal >= 0.80) {'OK' if ratio >= 0.8 else 'BELOW GOAL'}")
+        # each round's runs follow one another, so their ratio is the least disturbed by a noisy machine
+        pairs = zip(runs["ours"], runs[echo], strict=True)
+        ratios = sorted(ours["per_second"] / other["per_second"] for ours, other in pairs)
+        median = statistics.median(ratios)
+        print(
+            f"ratio ours/{echo}: median {median:.2f} over {rounds} rounds"
+            f" (range {ratios[0]:.2f}-{ratios[-1]:.2f},"
+            f" best-of {best['ours']['per_second'] / best[echo]['per_second']:.2f}; goal >= 0.80)"
+            f" {'OK' if median >= 0.8 else 'BELOW GOAL'}"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--updates", type=int, default=2000)
     ap.add_argument("--users", type=int, default=200)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--latency-ms", type=float, default=0.0, help="delay the fake server adds to each call")
+    ap.add_argument("--distinct", action="store_true", help="make every question's text unique")
     ap.add_argument("--worker", choices=KINDS, help=argparse.SUPPRESS)
     ap.add_argument("--base-url", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(asyncio.run(work(args.worker, args.base_url, args.updates))))
     else:
-        asyncio.run(drive(args.updates, args.users, args.rounds, args.latency_ms))
+        asyncio.run(drive(args.updates, args.users, args.rounds, args.latency_ms, args.distinct))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ MAX_ALTERNATIVES = 3
 POSTINGS_LIMIT = 500  # candidates a single term may contribute (only bites on very large knowledge bases)
 CANDIDATE_TERMS = 16  # the most informative query terms propose candidates; all terms score them
 RERANK = 60  # candidates scored exactly
+DOC_SCAN_LIMIT = 2_500  # question postings walked per message before scoring the shortlist one by one
 MAX_QUERY_TERMS = 40  # a rambling message ranks by its most informative terms
 KIND_HINT_BONUS = 1.1  # an entry of the kind the question asks for
 DOC_SHARE = 0.5  # score = this share from the closest single question, the rest from the entry as a whole
@@ -245,11 +246,18 @@ class Matcher:
         self._doc_vecs: list[dict[str, float]] = []
         self._doc_norm: list[float] = []
         self._entry_docs: list[list[int]] = [[] for _ in kb.entries]
+        self._doc_entry: list[int] = []
+        doc_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for d, (i, terms) in enumerate(docs):
             vec = {t: self._weight(t) for t in terms}
+            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
             self._doc_vecs.append(vec)
-            self._doc_norm.append(math.sqrt(sum(v * v for v in vec.values())) or 1.0)
+            self._doc_norm.append(norm)
             self._entry_docs[i].append(d)
+            self._doc_entry.append(i)
+            for t, v in vec.items():
+                doc_postings[t].append((d, v / norm))
+        self._doc_postings = dict(doc_postings)
         self._entry_vecs: list[dict[str, float]] = []
         self._entry_norm: list[float] = []
         postings: dict[str, list[tuple[float, int]]] = defaultdict(list)
@@ -363,11 +371,13 @@ class Matcher:
                 rough[i] += qv * w
         shortlist = heapq.nlargest(RERANK, rough, key=rough.__getitem__)
         wanted = self._wanted_kinds(analysis)
+        closest = self._closest_questions(qvec, shortlist)
         scored = []
         for i in shortlist:
             entry = self.kb.entries[i]
             bonus = KIND_HINT_BONUS if entry.kind in wanted else 1.0
-            scored.append(Candidate(entry, min(100.0, round(bonus * self._exact_score(i, qvec, qnorm), 2))))
+            score = self._exact_score(i, qvec, qnorm, closest[i])
+            scored.append(Candidate(entry, min(100.0, round(bonus * score, 2))))
         scored.sort(key=lambda c: (-c.score, c.entry.id))
         return scored
 
@@ -377,12 +387,33 @@ class Matcher:
         hints = self.cfg.kind_hints
         return frozenset(k for c in concepts if c in hints for k in hints[c])
 
-    def _exact_score(self, i: int, qvec: dict[str, float], qnorm: float) -> float:
+    def _closest_questions(self, qvec: dict[str, float], shortlist: Sequence[int]) -> dict[int, float]:
+        """For each shortlisted entry, the dot product of the message with its closest question (questions
+        pre-normalised). Walking the query terms' postings touches only questions that share a word with
+        the message; a knowledge base so large that this is more work than scoring the shortlist's own
+        questions is scored that way instead."""
+        closest = dict.fromkeys(shortlist, 0.0)
+        postings = [self._doc_postings.get(t, ()) for t in qvec]
+        if sum(len(p) for p in postings) > DOC_SCAN_LIMIT:
+            for i in shortlist:
+                for d in self._entry_docs[i]:
+                    closest[i] = max(closest[i], _dot(qvec, self._doc_vecs[d]) / self._doc_norm[d])
+            return closest
+        dots: dict[int, float] = defaultdict(float)
+        for qv, posting in zip(qvec.values(), postings, strict=True):
+            for d, w in posting:
+                dots[d] += qv * w
+        doc_entry = self._doc_entry
+        for d, dot in dots.items():
+            i = doc_entry[d]
+            if i in closest and dot > closest[i]:
+                closest[i] = dot
+        return closest
+
+    def _exact_score(self, i: int, qvec: dict[str, float], qnorm: float, closest_dot: float) -> float:
         """0-100: a blend of the closest single question and the entry as a whole (cosines)."""
         centroid = _dot(qvec, self._entry_vecs[i]) / (qnorm * self._entry_norm[i])
-        best_doc = 0.0
-        for d in self._entry_docs[i]:
-            best_doc = max(best_doc, _dot(qvec, self._doc_vecs[d]) / (qnorm * self._doc_norm[d]))
+        best_doc = closest_dot / qnorm
         return round(min(100.0, 100.0 * (DOC_SHARE * best_doc + (1 - DOC_SHARE) * centroid)), 2)
 
     def agree(self, a: Entry, b: Entry) -> bool:

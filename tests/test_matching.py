@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot import matching
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
 
@@ -209,3 +210,15 @@ def test_the_question_decides_when_it_names_the_leg_press_or_the_back(matcher: M
     assert answered(matcher, mixed) == "back-support"
     # the question alone ("is it my hamstrings?") cannot make a deadlift story about the leg press
     assert answered(matcher, "my lower back hurts when I do romanian deadlifts, is it my hamstrings?") is None
+
+
+def test_a_very_large_knowledge_base_scores_questions_the_same_way(
+    kb: KnowledgeBase, matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past DOC_SCAN_LIMIT the closest question is found entry by entry instead of through the postings;
+    both ways must give every message the same answer, score and alternatives."""
+    sets = (DATA / "labelled.yaml", *HELD_OUT)
+    texts = [it["q"] for path in sets for it in yaml.safe_load(path.read_text(encoding="utf-8"))]
+    fast = [matcher.match(t) for t in texts]
+    monkeypatch.setattr(matching, "DOC_SCAN_LIMIT", 0)
+    assert [matcher.match(t) for t in texts] == fast
