@@ -380,17 +380,21 @@ class Analytics:
         logged and gives None: the log must never stop an answer."""
         with self._lock:
             self._flush_waiting()  # feedback and check events refer to the questions before them
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                result = work(self._conn)
-                self._conn.execute("COMMIT")
-                return result
-            except sqlite3.Error:
-                log.warning("analytics: could not record %s", what, exc_info=True)
-                return None
-            finally:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+            return self._transaction(what, work)
+
+    def _transaction(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T | None:
+        """With the lock held: `work` in one transaction, or None and a warning when it fails."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            result = work(self._conn)
+            self._conn.execute("COMMIT")
+            return result
+        except sqlite3.Error:
+            log.warning("analytics: could not record %s", what, exc_info=True)
+            return None
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
 
     def flush(self) -> None:
         """Write the questions waiting for their batch."""
@@ -403,19 +407,14 @@ class Analytics:
         if not self._waiting:
             return
         rows, self._waiting = self._waiting, []
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(
+        self._transaction(
+            f"{len(rows)} question(s)",
+            lambda db: db.executemany(
                 "INSERT INTO analytics_questions (id, ts, chat_type, chat_hash, user_hash, text, outcome,"
                 " entry_id, score, candidates, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
-            )
-            self._conn.execute("COMMIT")
-        except sqlite3.Error:
-            log.warning("analytics: could not record %d question(s)", len(rows), exc_info=True)
-        finally:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
+            ),
+        )
 
     def _question_id(self) -> int:
         """With the lock held: the id the next question gets (the database numbers nothing itself, since

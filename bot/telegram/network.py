@@ -119,6 +119,11 @@ def fault_of_exception(exc: TelegramError) -> Fault:
     return Fault(f"network error ({type(exc).__name__})", sent=True)
 
 
+def load_json(payload: bytes) -> Any:
+    """A Bot API answer, read as PTB reads it (invalid UTF-8 replaced); ValueError when it is not JSON."""
+    return json.loads(payload.decode("utf-8", "replace"))
+
+
 def read_response(code: int, payload: bytes) -> tuple[Fault | None, Any]:
     """(a fault, None) when the answer is a 429, a 5xx or unreadable; (None, the answer read) when the
     server answered, even with a 4xx."""
@@ -130,7 +135,7 @@ def read_response(code: int, payload: bytes) -> tuple[Fault | None, Any]:
     if code >= 500:
         return Fault(f"HTTP {code}", sent=False), None
     try:
-        return None, json.loads(payload.decode("utf-8", "replace"))
+        return None, load_json(payload)
     except ValueError:
         return Fault(f"malformed JSON (HTTP {code})", sent=code < 300), None
 
@@ -375,7 +380,7 @@ class BotApiRequest(HTTPXRequest):
             answer: dict[str, Any] = kept[1]
             return answer
         try:
-            data: dict[str, Any] = json.loads(payload.decode("utf-8", "replace"))
+            data: dict[str, Any] = load_json(payload)
         except ValueError as exc:
             raise TelegramError("Invalid server response") from exc
         return data
