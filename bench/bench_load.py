@@ -37,9 +37,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from bench_updates import COMMANDS, QUESTIONS  # noqa: E402
 from fakebot import TOKEN, Call, FakeTelegram, Json, private_chat, user  # noqa: E402
 
-from bot.dialogue import Dialogue  # noqa: E402
-from bot.knowledge import load_knowledge  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
+from bot.content.load import load_knowledge  # noqa: E402
+from bot.core.dialogue import Dialogue  # noqa: E402
 
 # the same questions as the throughput benchmark, and the commands that do not start anything
 MESSAGES = (*QUESTIONS, *(c for c in COMMANDS if c != "/start"))
@@ -60,7 +59,7 @@ async def work(base_url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(token=TOKEN, base_url=base_url, data_dir=Path(tmp))
         limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
-        app = build_application(settings, Dialogue(kb, Matcher(kb)), rate_limiter=limiter)
+        app = build_application(settings, Dialogue.from_kb(kb), rate_limiter=limiter)
         async with app:
             assert app.post_init is not None
             await app.post_init(app)
@@ -217,7 +216,7 @@ async def burst(run: Run, at: int, seconds: float) -> None:
 
 async def one_run(users: int, n_messages: int, burst_seconds: float) -> dict[str, float]:
     kb = load_knowledge(ROOT / "faq.yaml")
-    per_message, steps = expectations(Dialogue(kb, Matcher(kb)))
+    per_message, steps = expectations(Dialogue.from_kb(kb))
     fake = FakeTelegram()
     await fake.start()
     run = Run(fake)

@@ -21,8 +21,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.knowledge import Entry, KnowledgeBase, load_knowledge  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
+from bot.content.load import load_knowledge  # noqa: E402
+from bot.content.model import Entry, KnowledgeBase  # noqa: E402
+from bot.core.matching import Matcher  # noqa: E402
 
 DEFAULT_EVALS = [ROOT / "tests/data/labelled.yaml", ROOT / "tests/data/holdout.yaml"]
 

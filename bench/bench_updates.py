@@ -107,15 +107,14 @@ def build_ours(base_url: str, data_dir: Path) -> Any:
     from telegram.ext import AIORateLimiter
 
     from bot.config import Settings
-    from bot.dialogue import Dialogue
-    from bot.knowledge import load_knowledge
-    from bot.matching import Matcher
+    from bot.content.load import load_knowledge
+    from bot.core.dialogue import Dialogue
     from bot.telegram.app import build_application
 
     kb = load_knowledge(ROOT / "faq.yaml")
     settings = Settings(token=TOKEN, base_url=base_url, data_dir=data_dir)
     limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
-    return build_application(settings, Dialogue(kb, Matcher(kb)), rate_limiter=limiter)
+    return build_application(settings, Dialogue.from_kb(kb), rate_limiter=limiter)
 
 
 async def work(kind: str, base_url: str, n: int) -> dict[str, float]:

@@ -1,4 +1,12 @@
-"""Command line: run | chat | ask | check | report."""
+"""Command line: run | chat | ask | check | report. The one place that wires the doors together.
+
+`ask` and `check` start fast: they load faq.yaml and the core only. The Telegram door and the report are
+imported by the commands that use them.
+
+Problems a person running the bot can fix (no token, a malformed or refused token, a bad setting, a DATA_DIR
+that cannot be written) end the program with one line on stderr and exit status 2, never with a traceback.
+A damaged database is moved aside, not wiped (see bot.storage.database).
+"""
 
 from __future__ import annotations
 
@@ -8,27 +16,23 @@ import os
 import sys
 from pathlib import Path
 
-from bot import report
-from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
-from bot.matching import Match, Matcher
+from bot.config import ConfigError, Settings, faq_path, load_settings
+from bot.content.load import load_knowledge
+from bot.content.model import KnowledgeBase
+from bot.content.problems import KnowledgeError
+from bot.core.dialogue import Dialogue
+from bot.core.matching import Match
 
-DEFAULT_FAQ = "faq.yaml"
-
-
-def faq_path(arg: str | None = None) -> Path:
-    """The faq.yaml to use: an explicit path, FAQ_PATH, ./faq.yaml, or the one beside the package."""
-    if arg:
-        return Path(arg)
-    env = os.environ.get("FAQ_PATH")
-    if env:
-        return Path(env)
-    here = Path(DEFAULT_FAQ)
-    if here.exists():
-        return here
-    return Path(__file__).resolve().parent.parent / DEFAULT_FAQ
+PROG = "legpress-bot"
 
 
-def _load_or_exit(path: Path) -> KnowledgeBase:
+def fail(message: str, status: int = 2) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return status
+
+
+def load_or_exit(path: Path) -> KnowledgeBase:
+    """The knowledge base, or every problem on stderr and exit status 1."""
     try:
         return load_knowledge(path)
     except KnowledgeError as exc:
@@ -55,9 +59,10 @@ def match_json(query: str, m: Match, urgent: bool = False) -> dict[str, object]:
     }
 
 
+# --------------------------------------------------------------------------------------- check and ask
 def cmd_check(args: argparse.Namespace) -> int:
     path = faq_path(args.path)
-    kb = _load_or_exit(path)
+    kb = load_or_exit(path)
     kinds = {k: len(kb.of_kind(k)) for k in ("cause", "fix", "faq")}
     extra = ""
     if kb.questionnaire is not None:
@@ -70,11 +75,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.dialogue import Dialogue
     from bot.terminal import render_plain
 
-    kb = _load_or_exit(faq_path(args.faq))
-    dialogue = Dialogue(kb, Matcher(kb))
+    dialogue = Dialogue.from_kb(load_or_exit(faq_path(args.faq)))
 
     def one(q: str) -> str:
         if args.json:
@@ -94,8 +97,68 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot import report
+
+    return report.cmd_report(args)
+
+
+# ---------------------------------------------------------------------------------------- run and chat
+def faq_source(settings: Settings, args: argparse.Namespace) -> Path:
+    """The faq.yaml the bot serves: --faq, FAQ_PATH, ./faq.yaml or the packaged one. /reload re-reads it."""
+    explicit = getattr(args, "faq", None) or (str(settings.faq_path) if settings.faq_path else None)
+    return faq_path(explicit)
+
+
+def chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.terminal import TerminalChat
+
+    return TerminalChat(Dialogue.from_kb(load_or_exit(faq_source(settings, args)))).run(sys.stdin)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.token and sys.stdin.isatty():
+        print(
+            f"{PROG}: no TELEGRAM_BOT_TOKEN set, so this is the terminal chat; "
+            "set it in the environment or .env to run on Telegram",
+            file=sys.stderr,
+        )
+        return chat(settings, args)
+    try:
+        settings.check_token()
+    except ConfigError as exc:
+        return fail(str(exc))
+
+    from bot.storage.database import DB_NAME, StorageError, check_data_dir, open_database
+    from bot.telegram.app import StartupError
+    from bot.telegram.app import run as run_telegram
+    from bot.telegram.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.secrets)
+    dialogue = Dialogue.from_kb(load_or_exit(faq_source(settings, args)))
+    try:
+        # DATA_DIR writable and its database healthy (a damaged one moved aside), before any network wait
+        check_data_dir(settings.data_dir)
+        open_database(settings.data_dir / DB_NAME).close()
+        run_telegram(settings, dialogue, faq_source(settings, args))
+    except StorageError as exc:
+        return fail(str(exc))
+    except StartupError as exc:
+        return fail(str(exc), exc.status)
+    return 0
+
+
+def run_door(command: str, args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return fail(str(exc))
+    return chat(settings, args) if command == "chat" else run(settings, args)
+
+
+# ------------------------------------------------------------------------------------------- arguments
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="legpress-bot", description=__doc__)
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n", 1)[0])
     sub = ap.add_subparsers(dest="command")
     p = sub.add_parser("run", help="run the Telegram bot (or the terminal chat when no token is set)")
     p.add_argument("--faq", help="path to faq.yaml (default: FAQ_PATH or ./faq.yaml)")
@@ -107,20 +170,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faq")
     p = sub.add_parser("check", help="validate faq.yaml")
     p.add_argument("path", nargs="?")
-    report.add_parser(sub)
+    p = sub.add_parser("report", help="what people asked: unanswered questions, feedback, the check")
+    p.add_argument("--days", type=int, default=30, help="how many days back, today included (default 30)")
+    p.add_argument("--json", action="store_true", help="the report as JSON, for tools")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw questions per day and the top entries")
+    p.add_argument(
+        "--unanswered-yaml",
+        action="store_true",
+        help="print the top unanswered questions as YAML to paste into faq.yaml",
+    )
+    p.add_argument("--limit", type=int, default=10, help="rows per section (default 10)")
+    p.add_argument("--data-dir", help="the bot's data folder (default: DATA_DIR or ./data)")
+    p.add_argument(
+        "--faq", help="faq.yaml used to find the closest entries (default: FAQ_PATH or ./faq.yaml)"
+    )
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"check": cmd_check, "ask": cmd_ask, "report": report.cmd_report}
+    handlers = {"check": cmd_check, "ask": cmd_ask, "report": cmd_report}
     command = args.command or "run"
     try:
-        if command not in handlers:
-            from bot.app_entry import main as run_door  # run / chat: Telegram or the terminal
-
-            return run_door(command, args)
-        return handlers[command](args)
+        if command in handlers:
+            return handlers[command](args)
+        return run_door(command, args)
     except BrokenPipeError:
         # the reader went away (`legpress-bot report --json | head`): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -17,6 +17,20 @@ TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 # <bot id>:<secret> as issued by @BotFather; the secret is 35 characters today, allow some slack
 TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,64}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_FAQ = "faq.yaml"
+
+
+def faq_path(arg: str | None = None) -> Path:
+    """The faq.yaml to use: an explicit path, FAQ_PATH, ./faq.yaml, or the one beside the package."""
+    if arg:
+        return Path(arg)
+    env = os.environ.get("FAQ_PATH")
+    if env:
+        return Path(env)
+    here = Path(DEFAULT_FAQ)
+    if here.exists():
+        return here
+    return Path(__file__).resolve().parent.parent / DEFAULT_FAQ
 
 
 class ConfigError(ValueError):

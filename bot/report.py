@@ -14,13 +14,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from bot.analytics import Analytics, AnalyticsError, EntryStat, Group, Report, one_line, percent
-from bot.knowledge import KnowledgeError, load_knowledge
-from bot.matching import Matcher
+from bot.config import faq_path
+from bot.content.load import load_knowledge
+from bot.content.problems import KnowledgeError
+from bot.core.matching import Matcher
+from bot.storage.question_log import QuestionLog, QuestionLogError
+from bot.storage.summary import EntryStat, Group, Summary, percent, summarise
+from bot.text import one_line
 
 PLOT_HINT = "--plot needs matplotlib: pip install 'legpress-bot[plot]'"
 NO_ENTRY_KEY = "no-close-entry"
@@ -52,7 +55,7 @@ def _entry_name(e: EntryStat) -> str:
     return e.entry_id if e.title else f"{e.entry_id} (no longer in faq.yaml)"
 
 
-def render_text(report: Report, source: str = "") -> str:
+def render_text(report: Summary, source: str = "") -> str:
     """The report as a terminal reads it: totals, then what needs work, most frequent first."""
     t, f = report.totals, report.funnel
     head = f"Questions to the bot, last {_plural(report.days, 'day')} ({report.since} to {report.until})"
@@ -106,7 +109,7 @@ def render_text(report: Report, source: str = "") -> str:
     return "\n".join(out)
 
 
-def report_json(report: Report) -> str:
+def report_json(report: Summary) -> str:
     return json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=2)
 
 
@@ -117,7 +120,7 @@ def _yaml_string(text: str) -> str:
     return dumped.strip()
 
 
-def unanswered_yaml(report: Report, limit: int = 20) -> str:
+def unanswered_yaml(report: Summary, limit: int = 20) -> str:
     """The top unanswered wordings as YAML, grouped under the closest entry id: each list can be pasted
     under that entry's `questions:` in faq.yaml as it is (the lines carry faq.yaml's indentation)."""
     by_entry: dict[str, list[Group]] = {}
@@ -153,7 +156,7 @@ def plot_available() -> bool:
     return True
 
 
-def write_plot(report: Report, path: Path) -> None:
+def write_plot(report: Summary, path: Path) -> None:
     """One picture: questions per day by outcome (stacked bars) above the most asked entries."""
     from matplotlib.figure import Figure  # type: ignore[import-not-found,unused-ignore]
     from matplotlib.ticker import MaxNLocator  # type: ignore[import-not-found,unused-ignore]
@@ -190,24 +193,6 @@ def write_plot(report: Report, path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- cli
-def add_parser(sub: Any) -> None:
-    """The `report` subcommand, for bot.cli."""
-    p = sub.add_parser("report", help="what people asked: unanswered questions, feedback, the check")
-    p.add_argument("--days", type=int, default=30, help="how many days back, today included (default 30)")
-    p.add_argument("--json", action="store_true", help="the report as JSON, for tools")
-    p.add_argument("--plot", metavar="FILE.png", help="also draw questions per day and the top entries")
-    p.add_argument(
-        "--unanswered-yaml",
-        action="store_true",
-        help="print the top unanswered questions as YAML to paste into faq.yaml",
-    )
-    p.add_argument("--limit", type=int, default=10, help="rows per section (default 10)")
-    p.add_argument("--data-dir", help="the bot's data folder (default: DATA_DIR or ./data)")
-    p.add_argument(
-        "--faq", help="faq.yaml used to find the closest entries (default: FAQ_PATH or ./faq.yaml)"
-    )
-
-
 def load_matcher(faq: Path) -> Matcher | None:
     """A matcher on the current faq.yaml, or None (with a warning) when it does not load."""
     try:
@@ -219,8 +204,6 @@ def load_matcher(faq: Path) -> Matcher | None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot.cli import faq_path
-
     if args.days < 1 or args.limit < 1:
         print("--days and --limit must be at least 1", file=sys.stderr)
         return 2
@@ -229,19 +212,19 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     folder = data_dir(args.data_dir)
     try:
-        analytics = Analytics.open(folder, create=False)
-    except AnalyticsError as exc:
+        question_log = QuestionLog.open(folder, create=False)
+    except QuestionLogError as exc:
         print(exc, file=sys.stderr)
         return 1
     limit = max(args.limit, 20) if args.unanswered_yaml else args.limit
-    with analytics:
-        report = analytics.summary(args.days, load_matcher(faq_path(args.faq)), limit=limit)
+    with question_log:
+        report = summarise(question_log, args.days, load_matcher(faq_path(args.faq)), limit=limit)
     if args.json:
         print(report_json(report))
     elif args.unanswered_yaml:
         print(unanswered_yaml(report, limit=limit), end="")
     else:
-        print(render_text(report, str(analytics.path)))
+        print(render_text(report, str(question_log.path)))
     if args.plot:
         write_plot(report, Path(args.plot))
         print(f"picture written to {args.plot}", file=sys.stderr)

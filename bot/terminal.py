@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.dialogue import Dialogue, Outcome
-from bot.questionnaire import CheckState
+from bot.core.check import CheckState
+from bot.core.dialogue import Dialogue, Outcome
 from bot.replies import Button, Reply, to_plain
 
 

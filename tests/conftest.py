@@ -24,12 +24,13 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from bot.config import Settings
-from bot.dialogue import Dialogue
-from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.matching import Matcher
-from bot.telegram.admin import FLUSH_JOB
-from bot.telegram.app import ALLOWED_UPDATES, BotApp, build_application
+from bot.content.load import load_knowledge
+from bot.content.model import KnowledgeBase
+from bot.core.dialogue import Dialogue
+from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.context import BotApp
 from bot.telegram.network import NetworkPolicy
+from bot.telegram.recording import FLUSH_JOB
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "faq.yaml"
@@ -49,7 +50,7 @@ def kb() -> KnowledgeBase:
 
 @pytest.fixture
 def dialogue(kb: KnowledgeBase) -> Dialogue:
-    return Dialogue(kb, Matcher(kb))
+    return Dialogue.from_kb(kb)
 
 
 @pytest.fixture

@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.analytics import Analytics
 from bot.cli import main
-from bot.knowledge import Entry, parse_knowledge
-from bot.matching import Candidate, Match
+from bot.content.load import parse_knowledge
+from bot.content.model import Entry
+from bot.core.events import CheckCancelled, CheckFinished, CheckStarted, RedFlagRaised
+from bot.core.matching import Candidate, Match
 from bot.report import write_plot
+from bot.storage.question_log import QuestionLog
+from bot.storage.summary import summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 86_400.0
@@ -66,7 +69,7 @@ UNSURE = Match("unsure", entry("tight-hamstrings"), 40.0, (Candidate(entry("back
 def seed(data: Path) -> None:
     """A month in the life of the bot, relative to now (the CLI reads the real clock)."""
     now = time.time() - 60
-    with Analytics.open(data) as a:
+    with QuestionLog.open(data) as a:
         for hour, (user, text) in enumerate(
             [
                 (1, "which belt should I buy"),
@@ -94,11 +97,11 @@ def seed(data: Path) -> None:
         a.record_feedback(17, False, question_id=ids[7], at=now - 7 * DAY)
         a.record_question(30, 30, "private", "cant feel my legs", None, urgent=True, at=now)
         for user in (40, 41, 42, 43):
-            a.record_check(user, user, "check-started", at=now)
-        a.record_check(40, 40, "check-finished", "tight-hamstrings", at=now)
-        a.record_check(41, 41, "check-finished:tight-hamstrings", at=now)
-        a.record_check(42, 42, "check-red-flag", at=now)
-        a.record_check(43, 43, "check-cancelled", at=now)
+            a.record_check(user, user, CheckStarted(), at=now)
+        a.record_check(40, 40, CheckFinished("tight-hamstrings"), at=now)
+        a.record_check(41, 41, CheckFinished("tight-hamstrings"), at=now)
+        a.record_check(42, 42, RedFlagRaised("numbness", in_check=True), at=now)
+        a.record_check(43, 43, CheckCancelled(), at=now)
         a.record_question(50, 50, "private", "an ancient question", NONE, at=now - 40 * DAY)
 
 
@@ -191,7 +194,7 @@ def test_a_missing_database_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_an_empty_log_still_reads_well(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    Analytics.open(tmp_path).close()
+    QuestionLog.open(tmp_path).close()
     assert main(["report", "--data-dir", str(tmp_path), "--faq", str(ROOT / "faq.yaml")]) == 0
     out = capsys.readouterr().out
     assert "0 questions from 0 people" in out
@@ -280,8 +283,8 @@ def test_plot_writes_one_png_picture(data: Path) -> None:
 
 def test_plot_of_an_empty_log(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    with Analytics.open(tmp_path) as a:
-        report = a.summary(7)
+    with QuestionLog.open(tmp_path) as a:
+        report = summarise(a, 7)
     write_plot(report, tmp_path / "empty.png")
     assert (tmp_path / "empty.png").read_bytes()[:4] == b"\x89PNG"
 

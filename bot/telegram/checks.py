@@ -13,17 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.ext import JobQueue
 
-from bot.dialogue import Dialogue
-from bot.questionnaire import EXPIRY_SECONDS, CheckState
+from bot.core.check import EXPIRY_SECONDS, CheckState
+from bot.core.dialogue import Dialogue
+from bot.core.events import Event
+from bot.telegram.context import BotApp, Context, Data
 from bot.telegram.keyboards import render_keyboard
-from bot.telegram.persistence import Data
-
-if TYPE_CHECKING:
-    from bot.telegram.app import BotApp, Context
 
 CHECKS = "checks"  # user_data: {chat id: CheckState.to_dict()}
 JOB_PREFIX = "check-expiry"
@@ -59,7 +57,7 @@ class CheckTimers:
 
     core: Callable[[], Dialogue]
     clock: Callable[[], float]
-    on_events: Callable[[int, int, Sequence[str]], None] = lambda user_id, chat_id, events: None
+    on_events: Callable[[int, int, Sequence[Event]], None] = lambda user_id, chat_id, events: None
 
     def schedule(
         self, job_queue: JobQueue[Any] | None, user_id: int, chat_id: int, state: CheckState | None

@@ -38,7 +38,6 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 log = logging.getLogger("bot.telegram.network")
 T = TypeVar("T")
-_DEFAULT = type(BaseRequest.DEFAULT_NONE)  # a timeout left to the request's own setting
 
 # Calls whose repetition changes nothing a person sees: resent even when the first attempt may have arrived.
 # (A repeated edit is refused as "message is not modified", which the door ignores.)
@@ -55,9 +54,6 @@ REPEATABLE = frozenset(
         "editMessageReplyMarkup",
     }
 )
-# Calls whose answer repeats the keyboard the bot has just sent. The bot never reads it back, and turning it
-# into Telegram objects cost as much as the whole rest of handling the answer (bench/bench_updates.py).
-KEYBOARD_ECHOED = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
 # httpx errors raised before the request could reach the server
 _NOT_SENT = (
     httpx.ConnectError,
@@ -124,27 +120,21 @@ def load_json(payload: bytes) -> Any:
     return json.loads(payload.decode("utf-8", "replace"))
 
 
-def read_response(code: int, payload: bytes) -> tuple[Fault | None, Any]:
-    """(a fault, None) when the answer is a 429, a 5xx or unreadable; (None, the answer read) when the
-    server answered, even with a 4xx."""
+def fault_of_response(code: int, payload: bytes) -> Fault | None:
+    """A fault when the answer is a 429, a 5xx or unreadable; None when the server answered, even with a 4xx
+    (PTB turns that into the right error)."""
     if code == 429:
         retry_after = 1.0
         with contextlib.suppress(ValueError, KeyError, TypeError):
             retry_after = float(json.loads(payload)["parameters"]["retry_after"])
-        return Fault(f"HTTP 429 (retry after {retry_after:g} s)", sent=False, retry_after=retry_after), None
+        return Fault(f"HTTP 429 (retry after {retry_after:g} s)", sent=False, retry_after=retry_after)
     if code >= 500:
-        return Fault(f"HTTP {code}", sent=False), None
+        return Fault(f"HTTP {code}", sent=False)
     try:
-        return None, load_json(payload)
+        load_json(payload)
     except ValueError:
-        return Fault(f"malformed JSON (HTTP {code})", sent=code < 300), None
-
-
-def forget_keyboard(answer: Any) -> None:
-    """Drop the echoed keyboard from a sent message's answer (see KEYBOARD_ECHOED)."""
-    result = answer.get("result") if isinstance(answer, dict) else None
-    if isinstance(result, dict):
-        result.pop("reply_markup", None)
+        return Fault(f"malformed JSON (HTTP {code})", sent=code < 300)
+    return None
 
 
 def is_network_fault(error: object) -> bool:
@@ -268,8 +258,6 @@ class BotApiRequest(HTTPXRequest):
         self.incidents = incidents
         self.retry = retry
         self._resume_at = 0.0  # after a 429, no call before this (monotonic) time
-        self._parsed: tuple[bytes, Any] | None = None  # the answer do_request read, for parse_json_payload
-        self._json_headers = {"User-Agent": self.USER_AGENT, "Content-Type": "application/json"}
 
     async def do_request(
         self,
@@ -294,7 +282,7 @@ class BotApiRequest(HTTPXRequest):
                 attempt += 1
                 error: TelegramError | None = None
                 try:
-                    code, payload = await self._exchange(
+                    code, payload = await super().do_request(
                         url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
                     )
                 except InvalidToken:
@@ -302,11 +290,8 @@ class BotApiRequest(HTTPXRequest):
                 except TelegramError as exc:
                     error, fault = exc, fault_of_exception(exc)
                 else:
-                    found, parsed = read_response(code, payload)
+                    found = fault_of_response(code, payload)
                     if found is None:
-                        if endpoint in KEYBOARD_ECHOED:
-                            forget_keyboard(parsed)
-                        self._parsed = (payload, parsed)
                         if incidents is not None:
                             if waiting:
                                 incidents.retrying -= 1
@@ -332,53 +317,10 @@ class BotApiRequest(HTTPXRequest):
             if incidents is not None and waiting:
                 incidents.retrying -= 1
 
-    async def _exchange(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None,
-        read_timeout: Any,
-        write_timeout: Any,
-        connect_timeout: Any,
-        pool_timeout: Any,
-    ) -> tuple[int, bytes]:
-        """One HTTP exchange. A call without files goes as one JSON body, which the Bot API accepts:
-        PTB's form encoding JSON-encodes each nested object (keyboards) and then percent-escapes every
-        character of the answer, which cost more than the rest of sending it. Uploads keep PTB's form."""
-        if request_data is None or request_data.contains_files:
-            return await super().do_request(
-                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-            )
-        client = self._client
-        if client.is_closed:
-            raise RuntimeError("This HTTPXRequest is not initialized!")
-        defaults = client.timeout
-        timeout = httpx.Timeout(
-            connect=defaults.connect if isinstance(connect_timeout, _DEFAULT) else connect_timeout,
-            read=defaults.read if isinstance(read_timeout, _DEFAULT) else read_timeout,
-            write=defaults.write if isinstance(write_timeout, _DEFAULT) else write_timeout,
-            pool=defaults.pool if isinstance(pool_timeout, _DEFAULT) else pool_timeout,
-        )
-        body = json.dumps(request_data.parameters).encode()  # ASCII: a lone surrogate travels as \udXXX
-        try:
-            res = await client.request(
-                method=method, url=url, headers=self._json_headers, timeout=timeout, content=body
-            )
-        except httpx.TimeoutException as err:  # as PTB's HTTPXRequest.do_request
-            if isinstance(err, httpx.PoolTimeout):
-                raise TimedOut("Pool timeout: all connections in the pool are occupied") from err
-            raise TimedOut from err
-        except httpx.HTTPError as err:
-            raise NetworkError(f"httpx.{err.__class__.__name__}: {err}") from err
-        return res.status_code, res.content
-
-    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
-        """As PTB's, without logging the payload and a traceback (`Incidents` reports unreadable answers),
-        and without reading again an answer `do_request` has just read to check it."""
-        kept, self._parsed = self._parsed, None
-        if kept is not None and kept[0] is payload:
-            answer: dict[str, Any] = kept[1]
-            return answer
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """As PTB's (its documented override point), without logging the payload and a traceback:
+        `Incidents` has already reported an unreadable answer in one line."""
         try:
             data: dict[str, Any] = load_json(payload)
         except ValueError as exc:

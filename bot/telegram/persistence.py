@@ -8,7 +8,7 @@ small `Storage` interface. A server database needs only another `Storage`.
 
 When: an update that moves a person's check is written before the person sees the new step (the door asks
 for it); everything else PTB writes every `update_interval` seconds and when the bot stops. Unchanged data is
-never written again. A damaged file is moved aside, never written over (see `bot.database`).
+never written again. A damaged file is moved aside, never written over (see `bot.storage.database`).
 
 Values are stored as JSON, so data kept there must be JSON-compatible, with string keys.
 """
@@ -16,70 +16,24 @@ Values are stored as JSON, so data kept there must be JSON-compatible, with stri
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
-from bot.database import DB_NAME, check_data_dir, open_database
+from bot.storage.database import DB_NAME
+from bot.storage.state import SqliteStorage, Storage
+from bot.telegram.context import Data
 
-Data = dict[str, Any]
+# PTB's own aliases for these (telegram.ext._utils.types) are private; the same shapes, spelled out
+ConversationKey = tuple[int | str, ...]
+ConversationDict = dict[ConversationKey, object]
+CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 
 # namespaces in the store
 USER, CHAT, BOT, CALLBACK = "user", "chat", "bot", "callback"
 CONVERSATION = "conversation:"  # + the ConversationHandler's name
 BOT_KEY = "-"
-
-
-class Storage(Protocol):
-    """Key-value rows grouped in namespaces. Values are JSON text; a write is atomic."""
-
-    def load(self, namespace: str) -> dict[str, str]: ...
-
-    def save(self, namespace: str, key: str, value: str | None) -> None:
-        """Insert or replace one row; None deletes it."""
-
-    def close(self) -> None: ...
-
-
-class SqliteStorage:
-    """The embedded default: one SQLite file in WAL mode."""
-
-    SCHEMA = (
-        "CREATE TABLE IF NOT EXISTS kv ("
-        " namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
-        " PRIMARY KEY (namespace, key)) WITHOUT ROWID"
-    )
-
-    def __init__(self, path: Path) -> None:
-        check_data_dir(path.parent)
-        self.path = path
-        # autocommit mode, WAL, synchronous=NORMAL; a damaged file is moved aside (see bot.database)
-        self._db = open_database(path)
-        self._lock = threading.Lock()
-        self._db.execute(self.SCHEMA)
-
-    def load(self, namespace: str) -> dict[str, str]:
-        with self._lock:
-            rows = self._db.execute("SELECT key, value FROM kv WHERE namespace = ?", (namespace,)).fetchall()
-        return dict(rows)
-
-    def save(self, namespace: str, key: str, value: str | None) -> None:
-        # one statement in autocommit mode is one transaction: atomic, and one call into SQLite per write
-        with self._lock:
-            if value is None:
-                self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
-            else:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)",
-                    (namespace, key, value),
-                )
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 def _dump(value: Any) -> str:

@@ -1,0 +1,250 @@
+"""faq.yaml's content as frozen, fully typed objects: what every other part of the bot reads.
+
+Parsed and validated once by `bot.content.load`; a reload builds a whole new KnowledgeBase, so nothing here
+ever changes while it is in use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+
+KINDS = ("cause", "fix", "faq")
+FALLBACK_URGENT = (
+    "This can be a sign that something needs a doctor's attention soon. Stop training and get medical "
+    "care today: an urgent care clinic, your doctor, or the emergency department."
+)
+
+
+# ------------------------------------------------------------------------------------- entries and meta
+@dataclass(frozen=True)
+class Meta:
+    bot_name: str
+    source_title: str
+    disclaimer: str
+    source_url: str = ""
+    about: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    kind: str
+    title: str
+    questions: tuple[str, ...]
+    answer: str
+    related: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def button_label(self) -> str:
+        return self.label or self.title
+
+
+@dataclass(frozen=True)
+class GateRule:
+    """Off-topic when any of `concepts` is present, all of `with`, and none of `unless`."""
+
+    name: str
+    concepts: frozenset[str]
+    unless: frozenset[str]
+    with_all: frozenset[str] = frozenset()
+
+    def applies(self, present: frozenset[str]) -> bool:
+        return bool(present & self.concepts) and self.with_all <= present and not present & self.unless
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    confident: float = 55.0
+    unsure: float = 30.0
+    margin: float = 8.0
+    concepts: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    subjects: frozenset[str] = frozenset()
+    weak_subjects: frozenset[str] = frozenset()
+    anchors: frozenset[str] = frozenset()
+    pairs: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    off_topic: tuple[GateRule, ...] = ()
+    keep_words: frozenset[str] = frozenset()
+    question_words: frozenset[str] = frozenset()
+    tie_break_kinds: tuple[str, ...] = ()
+    kind_hints: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    path: str
+    meta: Meta
+    entries: tuple[Entry, ...]
+    matching: MatchingConfig
+    questionnaire: Questionnaire | None = None
+    red_flags: RedFlagRules | None = None
+
+    @cached_property
+    def _by_id(self) -> Mapping[str, Entry]:
+        return MappingProxyType({e.id: e for e in self.entries})
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self._by_id.get(entry_id)
+
+    def of_kind(self, kind: str) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.kind == kind)
+
+
+# ------------------------------------------------------------------------------------- the guided check
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+    weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    red_flag: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    options: tuple[Option, ...]
+    hint: str = ""
+    first: bool = False
+    topic: str = ""  # a few words naming the question in a result: "core training"
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+    @property
+    def causes(self) -> frozenset[str]:
+        return frozenset(c for o in self.options for c, w in o.weights.items() if w > 0)
+
+
+@dataclass(frozen=True)
+class CauseResult:
+    """What the check says about one cause: the offer after its entries, its fixes and plan line."""
+
+    id: str
+    offer: str
+    fixes: tuple[str, ...]
+    plan: str
+    entries: tuple[str, ...] = ()
+    start: str | None = None
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    questions: tuple[Question, ...]
+    causes: tuple[CauseResult, ...] = ()
+    per_run: int = 6
+    min_score: float = 3.0
+    title: str = "Quick check"
+    intro: str = ""
+    offer: str = "Take the quick check"
+    general_advice: str = ""
+    closing: str = ""
+    general_fixes: tuple[str, ...] = ()
+
+    def question(self, qid: str) -> Question | None:
+        return next((q for q in self.questions if q.id == qid), None)
+
+    def cause(self, cid: str) -> CauseResult | None:
+        return next((c for c in self.causes if c.id == cid), None)
+
+    def cause_for_entry(self, entry_id: str | None) -> CauseResult | None:
+        """The cause an entry is about: the cause itself, or the cause that lists it."""
+        if entry_id is None:
+            return None
+        return self.cause(entry_id) or next((c for c in self.causes if entry_id in c.entries), None)
+
+    def plan(self, focus: str | None) -> tuple[str, ...]:
+        """The questions of one run: warning signs first, then the focus question, then file order."""
+        cause = self.cause_for_entry(focus)
+        firsts = [q.id for q in self.questions if q.first]
+        lead = [cause.start] if cause is not None and cause.start and cause.start not in firsts else []
+        rest = [q.id for q in self.questions if q.id not in firsts and q.id not in lead]
+        return tuple([*firsts, *lead, *rest][: max(self.per_run, len(firsts))])
+
+
+@dataclass(frozen=True)
+class Ranked:
+    cause: CauseResult
+    score: float
+    because: tuple[str, ...]  # labels of the answers that pointed to it
+
+
+def scores(q: Questionnaire, plan: Sequence[str], answers: Sequence[str]) -> dict[str, float]:
+    totals = {c.id: 0.0 for c in q.causes}
+    for _, option in _answered(q, plan, answers):
+        for cid, w in option.weights.items():
+            totals[cid] = totals.get(cid, 0.0) + w
+    return totals
+
+
+def rank(q: Questionnaire, plan: Sequence[str], answers: Sequence[str]) -> list[Ranked]:
+    """Causes with at least `min_score` points, best first; equal scores keep the order of `causes`."""
+    totals = scores(q, plan, answers)
+    order = {c.id: i for i, c in enumerate(q.causes)}
+    chosen = list(_answered(q, plan, answers))
+    ranked = [
+        Ranked(c, totals[c.id], tuple(_said(qu, o) for qu, o in chosen if o.weights.get(c.id, 0) > 0))
+        for c in q.causes
+        if totals[c.id] >= q.min_score
+    ]
+    ranked.sort(key=lambda r: (-r.score, order[r.cause.id]))
+    return ranked
+
+
+def _answered(
+    q: Questionnaire, plan: Sequence[str], answers: Sequence[str]
+) -> Iterator[tuple[Question, Option]]:
+    for qid, oid in zip(plan, answers, strict=False):
+        question = q.question(qid)
+        option = question.option(oid) if question is not None else None
+        if question is not None and option is not None:
+            yield question, option
+
+
+def _said(question: Question, option: Option) -> str:
+    """An answer as the result quotes it: "core training: hardly ever"."""
+    return f"{question.topic}: {option.label.lower()}" if question.topic else option.label
+
+
+# ------------------------------------------------------------------------------------------- red flags
+@dataclass(frozen=True)
+class RedFlag:
+    """A warning sign: what it is called, and what the doctor should hear about it."""
+
+    id: str
+    label: str
+    tell: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Fires when each element (a set of alternative groups) is present, none of `unless` is."""
+
+    all: tuple[frozenset[str], ...]
+    near: int | None = None
+    unless: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Sign:
+    flag: RedFlag
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class RedFlagRules:
+    """The parsed `red_flags` section: signs in priority order and the lexicon they are written in."""
+
+    flags: tuple[RedFlag, ...]
+    signs: tuple[Sign, ...] = ()
+    phrases: Mapping[tuple[str, ...], frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    prefixes: tuple[tuple[str, frozenset[str]], ...] = ()
+    urgent: str = FALLBACK_URGENT
+    tell_doctor: str = ""
+
+    def get(self, flag_id: str) -> RedFlag | None:
+        return next((f for f in self.flags if f.id == flag_id), None)

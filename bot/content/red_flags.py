@@ -1,0 +1,168 @@
+"""The `red_flags` section of faq.yaml: word groups, signs and their rules, validated.
+
+See `bot.core.safety` for how the rules are read against a message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Any
+
+from bot.content.model import FALLBACK_URGENT, RedFlag, RedFlagRules, Rule, Sign
+from bot.content.problems import CONCEPT_RE, ID_RE, Report
+from bot.text import normalise
+
+NOT_GROUP = "not"
+IGNORE_GROUP = "ignore"
+SECTION_KEYS = {"urgent", "tell_doctor", "words", "signs"}
+SIGN_KEYS = {"id", "label", "tell", "when"}
+RULE_KEYS = {"all", "near", "unless"}
+DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+
+Bad = Callable[[str | None, str, str], None]
+"""bad(entry, field, message): one validation problem of the section."""
+
+
+# ---------------------------------------------------------------------------------------------- loading
+def parse_red_flags(raw: Any, report: Report) -> RedFlagRules | None:
+    """Validate the `red_flags` section of faq.yaml; every problem goes to `report`."""
+    if not isinstance(raw, dict):
+        report(None, "red_flags", "must be a mapping with words and signs")
+        return None
+    problems = 0
+
+    def bad(entry: str | None, fld: str, message: str) -> None:
+        nonlocal problems
+        problems += 1
+        report(entry, fld, message)
+
+    for key in sorted(set(raw) - SECTION_KEYS, key=str):
+        bad(None, f"red_flags.{key}", f"unknown key (allowed: {', '.join(sorted(SECTION_KEYS))})")
+    urgent = raw.get("urgent")
+    if not isinstance(urgent, str) or not urgent.strip():
+        bad(None, "red_flags.urgent", "missing or empty: the message that tells people to get care")
+        urgent = FALLBACK_URGENT
+    tell_doctor = raw.get("tell_doctor", "")
+    if not isinstance(tell_doctor, str):
+        bad(None, "red_flags.tell_doctor", "must be text")
+        tell_doctor = ""
+
+    phrases, prefixes = _parse_words(raw.get("words"), bad)
+    groups = {g for gs in phrases.values() for g in gs} | {g for _, gs in prefixes for g in gs}
+    signs = _parse_signs(raw.get("signs"), groups, bad)
+    if problems:
+        return None
+    return RedFlagRules(
+        flags=tuple(s.flag for s in signs),
+        signs=tuple(signs),
+        phrases=MappingProxyType(phrases),
+        prefixes=tuple(prefixes),
+        urgent=urgent.strip(),
+        tell_doctor=tell_doctor.strip(),
+    )
+
+
+def _parse_words(
+    raw: Any, bad: Bad
+) -> tuple[dict[tuple[str, ...], frozenset[str]], list[tuple[str, frozenset[str]]]]:
+    phrases: dict[tuple[str, ...], frozenset[str]] = {}
+    prefixes: dict[str, frozenset[str]] = {}
+    if not isinstance(raw, dict) or not raw:
+        bad(None, "red_flags.words", "must map each word group to its words and phrases")
+        return phrases, []
+    for name, items in raw.items():
+        fld = f"red_flags.words.{name}"
+        if not isinstance(name, str) or not CONCEPT_RE.match(name):
+            bad(None, fld, "group names use lowercase letters, digits and dashes")
+            continue
+        if not isinstance(items, list) or not items or not all(isinstance(x, str) for x in items):
+            bad(None, fld, "needs a list of words or phrases")
+            continue
+        for item in items:
+            if item.strip().endswith("*"):
+                stem = normalise(item.strip()[:-1])
+                if " " in stem or len(stem) < 4:
+                    bad(None, fld, f"{item!r}: a '*' goes after one word of at least four letters")
+                    continue
+                prefixes[stem] = prefixes.get(stem, frozenset()) | {name}
+                continue
+            key = tuple(normalise(DIGIT_LETTER.sub(" ", item)).split())
+            if not key:
+                bad(None, fld, f"{item!r} has no words in it")
+                continue
+            phrases[key] = phrases.get(key, frozenset()) | {name}
+    return phrases, sorted(prefixes.items(), key=lambda p: -len(p[0]))
+
+
+def _parse_signs(raw: Any, groups: set[str], bad: Bad) -> list[Sign]:
+    signs: list[Sign] = []
+    if not isinstance(raw, list) or not raw:
+        bad(None, "red_flags.signs", "needs a list of signs, each with id, label, tell and when")
+        return signs
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            bad(f"sign #{i + 1}", "red_flags.signs", "a sign must be a mapping with id, label, tell, when")
+            continue
+        sid = item.get("id")
+        name = sid if isinstance(sid, str) and sid else f"sign #{i + 1}"
+        fld = f"red_flags.signs[{name}]"
+        ok = True
+
+        def fail(sub: str, message: str, name: str = name, fld: str = fld) -> None:
+            nonlocal ok
+            ok = False
+            bad(name, f"{fld}.{sub}" if sub else fld, message)
+
+        for key in sorted(set(item) - SIGN_KEYS, key=str):
+            fail(str(key), f"unknown key (allowed: {', '.join(sorted(SIGN_KEYS))})")
+        if not isinstance(sid, str) or not ID_RE.match(sid):
+            fail("id", f"missing or malformed id {sid!r}")
+        elif sid in seen:
+            fail("id", "duplicate sign id")
+        label, tell = item.get("label"), item.get("tell", "")
+        if not isinstance(label, str) or not label.strip():
+            fail("label", "missing or empty")
+        if not isinstance(tell, str):
+            fail("tell", "must be text: what to tell the doctor")
+        rules = _parse_rules(item.get("when"), groups, lambda sub, msg: fail(sub, msg))
+        if ok and isinstance(sid, str) and isinstance(label, str) and isinstance(tell, str):
+            seen.add(sid)
+            signs.append(Sign(RedFlag(sid, label.strip(), tell.strip()), tuple(rules)))
+    return signs
+
+
+def _parse_rules(raw: Any, groups: set[str], fail: Callable[[str, str], None]) -> list[Rule]:
+    if not isinstance(raw, list) or not raw:
+        fail("when", "needs a list of rules, e.g. - all: [numb]")
+        return []
+    rules: list[Rule] = []
+    for k, r in enumerate(raw):
+        sub = f"when[{k}]"
+        if not isinstance(r, dict) or not isinstance(r.get("all"), list) or not r["all"]:
+            fail(sub, "a rule needs 'all': a list of word groups (and optionally 'near', 'unless')")
+            continue
+        for key in sorted(set(r) - RULE_KEYS, key=str):
+            fail(f"{sub}.{key}", f"unknown key (allowed: {', '.join(sorted(RULE_KEYS))})")
+        elements: list[frozenset[str]] = []
+        for element in r["all"]:
+            names = frozenset(str(element).split("|"))
+            for n in sorted(names - groups):
+                fail(f"{sub}.all", f"unknown word group {n!r} (define it under red_flags.words)")
+            if names & {NOT_GROUP, IGNORE_GROUP}:
+                fail(f"{sub}.all", f"'{NOT_GROUP}' and '{IGNORE_GROUP}' cannot be part of a rule")
+            elements.append(names)
+        near = r.get("near")
+        if near is not None and (isinstance(near, bool) or not isinstance(near, int) or near < 1):
+            fail(f"{sub}.near", "must be a whole number of words, 1 or more")
+            near = None
+        unless = r.get("unless", [])
+        if not isinstance(unless, list):
+            fail(f"{sub}.unless", "must be a list of word groups")
+            unless = []
+        for n in sorted({str(u) for u in unless} - groups):
+            fail(f"{sub}.unless", f"unknown word group {n!r}")
+        rules.append(Rule(tuple(elements), near, frozenset(str(u) for u in unless)))
+    return rules

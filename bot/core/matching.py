@@ -1,0 +1,385 @@
+"""Find the entry that answers what a person typed, or abstain.
+
+Plain fuzzy ratios against the article do badly on real messages, so the matcher works in steps:
+normalise -> correct typos against the knowledge base's own words -> map phrases to a few dozen concepts
+-> gate ("is this about the leg press and the lower back at all?") -> rank entries by a rarity-weighted
+cosine -> band (confident / unsure / none) with a margin rule that lets related entries agree.
+Everything is built once from the KnowledgeBase; `match` is pure and synchronous.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from bot.content.model import Entry, KnowledgeBase
+from bot.text import DeletionIndex, everyday_words, split_sentences, stem, tokens
+
+Band = Literal["confident", "unsure", "none"]
+
+MAX_QUERY_CHARS = 6000  # longer messages keep their head and tail: the question is usually in one of them
+WORD_WEIGHT_CAP = 1.2  # words outside the concept map never outweigh a concept
+CONCEPT_BOOST = 2.0
+OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
+SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
+MAX_ALTERNATIVES = 3
+POSTINGS_LIMIT = 500  # candidates a single term may contribute (only bites on very large knowledge bases)
+CANDIDATE_TERMS = 16  # the most informative query terms propose candidates; all terms score them
+RERANK = 60  # candidates scored exactly
+DOC_SCAN_LIMIT = 2_500  # question postings walked per message before scoring the shortlist one by one
+MAX_QUERY_TERMS = 40  # a rambling message ranks by its most informative terms
+KIND_HINT_BONUS = 1.1  # an entry of the kind the question asks for
+DOC_SHARE = 0.5  # score = this share from the closest single question, the rest from the entry as a whole
+
+
+def idf(n_entries: int, df: int) -> float:
+    """Rarity of a term across entries: near zero for words every entry uses (leg press, back)."""
+    return math.log((n_entries + 1) / df)
+
+
+_STOPWORDS = frozenset(
+    """a an the and or but if so of to in on at for with from by as into onto about after before during
+    my me i im i'm ive id you your yours we our they them their it its this that these those there here
+    be am is are was were been being do does did done doing have has had having get gets got getting
+    just really very quite bit lot lots also too then than now again ever even still much many some any
+    all every each such only own same other more most less least up down out off over under again further
+    can could should would will shall may might must cant dont doesnt didnt wont isnt arent wasnt im
+    what which who whom whose when where why how not no yes yeah ok okay pls please hey hi hello guys
+    like kind sort thing things stuff something anything one ones way lol haha tho though because while
+    feel feels felt think know want wanted make makes made go going went use using used try trying
+    anyone someone somebody anybody everyone people guy bro man mate dude""".split()
+)
+
+
+def _clip_query(text: str) -> str:
+    if len(text) <= MAX_QUERY_CHARS:
+        return text
+    head = MAX_QUERY_CHARS * 2 // 3
+    return text[:head] + "\n" + text[-(MAX_QUERY_CHARS - head) :]
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    """Sparse dot product, walking the smaller vector (a question has a handful of terms)."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b[t] for t, v in a.items() if t in b)
+
+
+# ------------------------------------------------------------------------------------------------ types
+@dataclass(frozen=True)
+class Candidate:
+    entry: Entry
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    band: Band
+    entry: Entry | None  # the best candidate (also for "unsure"); None when nothing fits
+    score: float  # 0-100
+    alternatives: tuple[Candidate, ...]  # runner-ups, best first
+    reason: str = ""  # why it abstained, for logs and the maintainer's report
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        first = (Candidate(self.entry, self.score),) if self.entry else ()
+        return first + self.alternatives
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A message as the matcher sees it: weighted terms and the concepts it mentions."""
+
+    terms: dict[str, float]
+    concepts: frozenset[str]
+    asked: frozenset[str] = frozenset()  # concepts of the clauses that ask, when they lead
+    strangers: int = 0  # content words the knowledge base has never seen
+
+
+# ---------------------------------------------------------------------------------------------- matcher
+class Matcher:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        cfg = kb.matching
+        self.cfg = cfg
+        # phrase -> concept, longest first
+        self._phrases: dict[tuple[str, ...], str] = {}
+        for concept, phrases in cfg.concepts.items():
+            for phrase in phrases:
+                key = tuple(tokens(phrase))
+                if key:
+                    self._phrases.setdefault(key, concept)
+        # phrases by their first word, longest first: mapping tries only the phrases that can start here
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for key, concept in sorted(self._phrases.items(), key=lambda kv: -len(kv[0])):
+            self._by_first[key[0]].append((key, concept))
+        self._question_words = cfg.question_words
+
+        # the knowledge base's own vocabulary: typo corrections only ever land on these words
+        entry_words = {
+            w for e in kb.entries for text in (*e.questions, e.title, *e.keywords) for w in tokens(text)
+        }
+        # a typo is never "corrected" into a word that only marks a message as off topic ("lingers" is not
+        # "lunges"): such a correction would silence a real question
+        off_topic = {c for rule in cfg.off_topic for c in rule.concepts}
+        marker_words = {w for k, c in self._phrases.items() if c in off_topic for w in k}
+        useful = entry_words | {w for k, c in self._phrases.items() if c not in off_topic for w in k}
+        kb_words = useful | marker_words
+        targets = useful
+        self._typos = DeletionIndex(w for w in targets if len(w) >= 3 and w.isalpha())
+        self._vocab = frozenset(stem(w) for w in kb_words) | kb_words
+        self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | _STOPWORDS
+        self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
+
+        # index: every question (and title, keywords) of an entry is a document; entries are also scored
+        # as a whole (their centroid), which generalises beyond the exact phrasings
+        docs: list[tuple[int, frozenset[str]]] = []
+        for i, e in enumerate(kb.entries):
+            keywords = frozenset(
+                t for k in e.keywords for t in self._terms_of(k)
+            )  # one at a time: no phrases
+            for terms in (*(frozenset(self._terms_of(q)) for q in (*e.questions, e.title)), keywords):
+                if terms:
+                    docs.append((i, terms))
+        entry_counts: list[dict[str, float]] = [defaultdict(float) for _ in kb.entries]
+        for i, terms in docs:
+            for t in terms:
+                entry_counts[i][t] += 1.0
+        entry_df: dict[str, int] = defaultdict(int)
+        for counts in entry_counts:
+            for t in counts:
+                entry_df[t] += 1
+        n = max(1, len(kb.entries))
+        self._idf = {t: idf(n, df) for t, df in entry_df.items()}
+
+        self._doc_vecs: list[dict[str, float]] = []
+        self._doc_norm: list[float] = []
+        self._entry_docs: list[list[int]] = [[] for _ in kb.entries]
+        self._doc_entry: list[int] = []
+        doc_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for d, (i, terms) in enumerate(docs):
+            vec = {t: self._weight(t) for t in terms}
+            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+            self._doc_vecs.append(vec)
+            self._doc_norm.append(norm)
+            self._entry_docs[i].append(d)
+            self._doc_entry.append(i)
+            for t, v in vec.items():
+                doc_postings[t].append((d, v / norm))
+        self._doc_postings = dict(doc_postings)
+        self._entry_vecs: list[dict[str, float]] = []
+        self._entry_norm: list[float] = []
+        postings: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        for i, counts in enumerate(entry_counts):
+            total = sum(counts.values()) or 1.0
+            vec = {t: self._weight(t) * math.sqrt(c / total) for t, c in counts.items()}
+            self._entry_vecs.append(vec)
+            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+            self._entry_norm.append(norm)
+            for t, v in vec.items():
+                postings[t].append((v / norm, i))
+        # highest impact first, so that candidate generation can stop early on very common terms
+        self._postings = {
+            t: [(i, w) for w, i in sorted(p, reverse=True)[:POSTINGS_LIMIT]] for t, p in postings.items()
+        }
+        self._related = {e.id: frozenset(e.related) for e in kb.entries}
+
+    # ----------------------------------------------------------------------------------- term handling
+    def _weight(self, term: str) -> float:
+        idf = self._idf.get(term, 0.0)
+        if term.startswith("@"):
+            return CONCEPT_BOOST * idf
+        return min(idf, WORD_WEIGHT_CAP)
+
+    def _correct_uncached(self, word: str) -> str:
+        """The closest knowledge-base word within 1 edit (2 for long words); ties go to the most similar."""
+        if word in self._known or len(word) < 3 or not word.isalpha():
+            return word
+        max_edits = 1 if len(word) < 7 else 2
+        candidates = self._typos.candidates(word, max_edits)
+        if not candidates:
+            return word
+        found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=max_edits, limit=None)
+        if not found:
+            return word
+        fewest = min(d for _, d, _ in found)
+        best = max((w for w, d, _ in found if d == fewest), key=lambda w: (fuzz.ratio(word, w), w))
+        return str(best)
+
+    def _concepts_and_words(self, words: Sequence[str]) -> list[str]:
+        """Longest-phrase-first mapping of words to '@concept' terms; other words stay, stemmed."""
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for key, concept in self._by_first.get(words[i], ()):
+                if tuple(words[i : i + len(key)]) == key:
+                    out.append("@" + concept)
+                    i += len(key)
+                    break
+            else:
+                w = words[i]
+                if w not in _STOPWORDS and not w.isdigit():
+                    out.append(stem(w))
+                i += 1
+        return out
+
+    def _words(self, text: str) -> list[str]:
+        return [self._correct(w) for w in tokens(text)]
+
+    def _terms_of(self, text: str) -> list[str]:
+        return self._concepts_and_words(tokens(text))
+
+    def analyse(self, text: str) -> Analysis:
+        text = _clip_query(text)
+        sentences = split_sentences(text, self._question_words) or [(text, False)]
+        per_sentence = [(self._concepts_and_words(self._words(s)), asks) for s, asks in sentences]
+        # the clause that asks leads when it names something specific; "is that why?" points back instead
+        leads = [asks and self._specific(terms) for terms, asks in per_sentence]
+        weights: dict[str, float] = {}
+        asked: set[str] = set()
+        for (terms, _), lead in zip(per_sentence, leads, strict=True):
+            factor = 1.0 if lead or not any(leads) else OTHER_SENTENCE_WEIGHT
+            for t in terms:
+                weights[t] = max(weights.get(t, 0.0), factor)
+            if lead:
+                asked.update(t[1:] for t in terms if t.startswith("@"))
+        concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
+        strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
+        return Analysis(weights, concepts, frozenset(asked), strangers)
+
+    def _specific(self, terms: Iterable[str]) -> bool:
+        return any(t.startswith("@") and self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms)
+
+    # ------------------------------------------------------------------------------------------- gate
+    def gate(self, concepts: frozenset[str], strangers: int = 0) -> str | None:
+        """None when the message is on topic, else the reason it is not."""
+        paired = any(concepts & companions for c, companions in self.cfg.pairs.items() if c in concepts)
+        weak = bool(concepts & self.cfg.weak_subjects) and strangers == 0
+        if not concepts & self.cfg.subjects and not paired and not weak:
+            return "no subject"
+        for rule in self.cfg.off_topic:
+            if rule.applies(concepts):
+                return rule.name
+        return None
+
+    # ---------------------------------------------------------------------------------------- ranking
+    def rank(self, analysis: Analysis) -> list[Candidate]:
+        """Candidates from each term's highest-impact entries, then an exact score for the best of them.
+
+        With a knowledge base of a few hundred entries every entry is a candidate and the score is exact;
+        with tens of thousands, common terms stop contributing candidates after POSTINGS_LIMIT entries."""
+        qvec = {t: self._weight(t) * w for t, w in analysis.terms.items() if t in self._idf}
+        if len(qvec) > MAX_QUERY_TERMS:
+            qvec = dict(sorted(qvec.items(), key=lambda kv: -kv[1])[:MAX_QUERY_TERMS])
+        qnorm = math.sqrt(sum(v * v for v in qvec.values()))
+        if not qnorm:
+            return []
+        rough: dict[int, float] = defaultdict(float)
+        for t, qv in heapq.nlargest(CANDIDATE_TERMS, qvec.items(), key=lambda kv: kv[1]):
+            for i, w in self._postings.get(t, ()):
+                rough[i] += qv * w
+        shortlist = heapq.nlargest(RERANK, rough, key=rough.__getitem__)
+        wanted = self._wanted_kinds(analysis)
+        closest = self._closest_questions(qvec, shortlist)
+        scored = []
+        for i in shortlist:
+            entry = self.kb.entries[i]
+            bonus = KIND_HINT_BONUS if entry.kind in wanted else 1.0
+            score = self._exact_score(i, qvec, qnorm, closest[i])
+            scored.append(Candidate(entry, min(100.0, round(bonus * score, 2))))
+        scored.sort(key=lambda c: (-c.score, c.entry.id))
+        return scored
+
+    def _wanted_kinds(self, analysis: Analysis) -> frozenset[str]:
+        """Kinds the question asks for ("what should I do" -> fixes), from the asking clause if it leads."""
+        concepts = analysis.asked or analysis.concepts
+        hints = self.cfg.kind_hints
+        return frozenset(k for c in concepts if c in hints for k in hints[c])
+
+    def _closest_questions(self, qvec: dict[str, float], shortlist: Sequence[int]) -> dict[int, float]:
+        """For each shortlisted entry, the dot product of the message with its closest question (questions
+        pre-normalised). Walking the query terms' postings touches only questions that share a word with
+        the message; a knowledge base so large that this is more work than scoring the shortlist's own
+        questions is scored that way instead."""
+        closest = dict.fromkeys(shortlist, 0.0)
+        postings = [self._doc_postings.get(t, ()) for t in qvec]
+        if sum(len(p) for p in postings) > DOC_SCAN_LIMIT:
+            for i in shortlist:
+                for d in self._entry_docs[i]:
+                    closest[i] = max(closest[i], _dot(qvec, self._doc_vecs[d]) / self._doc_norm[d])
+            return closest
+        dots: dict[int, float] = defaultdict(float)
+        for qv, posting in zip(qvec.values(), postings, strict=True):
+            for d, w in posting:
+                dots[d] += qv * w
+        doc_entry = self._doc_entry
+        for d, dot in dots.items():
+            i = doc_entry[d]
+            if i in closest and dot > closest[i]:
+                closest[i] = dot
+        return closest
+
+    def _exact_score(self, i: int, qvec: dict[str, float], qnorm: float, closest_dot: float) -> float:
+        """0-100: a blend of the closest single question and the entry as a whole (cosines)."""
+        centroid = _dot(qvec, self._entry_vecs[i]) / (qnorm * self._entry_norm[i])
+        best_doc = closest_dot / qnorm
+        return round(min(100.0, 100.0 * (DOC_SHARE * best_doc + (1 - DOC_SHARE) * centroid)), 2)
+
+    def agree(self, a: Entry, b: Entry) -> bool:
+        """Entries that give the same advice agree rather than compete: related ones, or ones that point
+        to a common entry (why-back-hurts and improve-form both lead to incorrect-form)."""
+        ra, rb = self._related[a.id], self._related[b.id]
+        return a.id in rb or b.id in ra or bool(ra & rb)
+
+    # ------------------------------------------------------------------------------------------ match
+    def match(self, text: str) -> Match:
+        analysis = self.analyse(text)
+        reason = self.gate(analysis.concepts, analysis.strangers)
+        # a question that itself names the leg press or the back is on topic whatever the story around it
+        # mentions ("my quads are growing… does a belt protect my back on the leg press?"); a weak subject
+        # or a question without that anchor cannot override the story
+        asked = analysis.asked
+        if reason and asked & self.cfg.anchors and self.gate(asked, strangers=1) is None:
+            reason = None  # the story mentions something else, but the question itself is on topic
+        if reason:
+            return Match("none", None, 0.0, (), reason)
+        ranked = self.rank(analysis)
+        if not ranked:
+            return Match("none", None, 0.0, (), "no known words")
+        top, rest = ranked[0], tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
+        cfg = self.cfg
+        if top.score < cfg.unsure:
+            return Match("none", None, top.score, tuple(ranked[:MAX_ALTERNATIVES]), "low score")
+        near = [c for c in rest if top.score - c.score < cfg.margin]
+        if any(not self.agree(top.entry, c.entry) for c in near):
+            band: Band = "unsure"
+        else:
+            band = "confident" if top.score >= cfg.confident else "unsure"
+            top, rest = self._tie_break(top, near, ranked)
+        return Match(band, top.entry, top.score, rest)
+
+    def _tie_break(
+        self, top: Candidate, near: list[Candidate], ranked: list[Candidate]
+    ) -> tuple[Candidate, tuple[Candidate, ...]]:
+        """Among near-equal candidates that agree, prefer the kind that says what to do."""
+        order = {k: i for i, k in enumerate(self.cfg.tie_break_kinds)}
+        if not near or not order:
+            return top, tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
+        best = min([top, *near], key=lambda c: order.get(c.entry.kind, len(order)))
+        rest = tuple(c for c in ranked if c is not best)[:MAX_ALTERNATIVES]
+        return best, rest
+
+    def search(self, text: str, limit: int = 5) -> list[Candidate]:
+        """Best entries for a short search (inline mode): ranked, gate applied only for noise."""
+        analysis = self.analyse(text)
+        if not analysis.concepts and not any(t in self._idf for t in analysis.terms):
+            return []
+        return [c for c in self.rank(analysis) if c.score >= self.cfg.unsure / 2][:limit]

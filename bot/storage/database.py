@@ -1,0 +1,126 @@
+"""The bot's one SQLite file (DATA_DIR/bot.sqlite3), opened safely for the persistence and the question log.
+
+Both open the file through `open_database`, so they treat a damaged file the same way. A file that SQLite
+reports as corrupt, or as not a database at all, is never written over: it is moved aside, with its `-wal`
+and `-shm` companions, to `bot.sqlite3.corrupt-<UTC time>` beside it, one line in the log says so and where,
+and the bot starts with an empty database (people's open checks and the question log start afresh; the old
+file can still be inspected or repaired with `sqlite3 FILE .recover`). Readers that must not change anything
+(`legpress-bot report`) get a `StorageError` instead.
+
+Any other problem (a folder that cannot be written, a locked or unreadable file) is a `StorageError` whose
+message is one line saying what to fix. No `telegram` import here: the report uses this module too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "bot.sqlite3"
+# SQLite's own words for "this file is damaged" and "this file is not a database"
+_DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+_COMPANIONS = ("-wal", "-shm")
+
+
+class StorageError(Exception):
+    """The data folder or database cannot be used; the message is one line for the person running the bot."""
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """Make DATA_DIR and prove it writable now, so a bad setting stops the bot at start-up, not mid-reply."""
+    probe = data_dir / f".write-test-{os.getpid()}"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StorageError(
+            f"DATA_DIR {data_dir} is not a writable folder ({reason}); set DATA_DIR to a folder the bot "
+            "can create and write"
+        ) from None
+
+
+def _probe(path: Path, timeout: float) -> str | None:
+    """Why SQLite cannot trust an existing file, or None. Read-only, so that a damaged file is not changed
+    (SQLite would otherwise checkpoint into it, or delete its WAL on closing)."""
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+    except sqlite3.Error:
+        return None  # not readable as a file: the normal open below says why
+    try:
+        verdict = db.execute("PRAGMA quick_check(1)").fetchone()
+    except sqlite3.DatabaseError as exc:
+        return str(exc) if getattr(exc, "sqlite_errorcode", None) in _DAMAGED else None
+    finally:
+        db.close()
+    if verdict is None or verdict[0] != "ok":
+        return str(verdict[0]) if verdict else "quick_check gave no answer"
+    return None
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    """Connect in autocommit mode and switch to WAL."""
+    db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a committed transaction survives a crash of the process (not of the machine),
+        # and a commit costs no fsync
+        db.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its WAL files) to `<name>.corrupt-<UTC time>`; the new name."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.replace(path, target)
+    for suffix in _COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            os.replace(companion, target.with_name(target.name + suffix))
+    return target
+
+
+def open_database(path: Path, *, recover: bool = True, timeout: float = 5.0) -> sqlite3.Connection:
+    """The SQLite file at `path`, in autocommit and WAL mode, checked first with `PRAGMA quick_check`.
+
+    A damaged file is moved aside and replaced by a new, empty one when `recover` is true (one WARNING line
+    names both files); otherwise, and for every other failure, StorageError with a one-line message.
+    """
+    damage = _probe(path, timeout)
+    if damage is not None:
+        if not recover:
+            raise StorageError(
+                f"{path} is damaged ({damage}); start the bot once to move it aside, or repair it with "
+                f"`sqlite3 {path} .recover`"
+            )
+        try:
+            kept = move_aside(path)
+        except OSError as exc:
+            raise StorageError(f"{path} is damaged ({damage}) and could not be moved aside: {exc}") from None
+        log.warning(
+            "The database %s was damaged (%s): moved it to %s and started with an empty one",
+            path,
+            damage,
+            kept,
+        )
+    try:
+        return _connect(path, timeout)
+    except (sqlite3.Error, OSError) as exc:
+        raise StorageError(f"cannot open the database {path}: {exc}") from None

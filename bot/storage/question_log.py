@@ -1,0 +1,418 @@
+"""The question log: what people ask, how the bot answered, what they thought of it, how the check went.
+
+It lives in the same SQLite file as the bot's persistence (DATA_DIR/bot.sqlite3), in its own `analytics_`
+tables, so a deployment has one file to back up. Nobody can be identified from it: Telegram user and chat
+ids are stored only as salted hashes (the salt is DATA_DIR/salt, created once, mode 0600), so repeat askers
+can be counted but not named. Rows older than the retention period are removed by `purge`.
+
+Writes are short transactions in WAL mode, so the bot (writing) and `legpress-bot report` (reading) can use
+the file at the same time. A failed write is logged and never reaches the person chatting. Questions, the
+one row nearly every message adds, are written in batches: `record_question` gives the row its id at once
+and `flush` writes what is waiting in one transaction (the bot flushes every second, before every other
+write or read, and when it stops), so a crash costs at most the last second of the log, never an answer.
+The bot is the log's only writer; the report only reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from bot.core.events import (
+    CheckCancelled,
+    CheckExpired,
+    CheckFinished,
+    CheckStarted,
+    Event,
+    RedFlagRaised,
+)
+from bot.core.matching import Match
+from bot.storage.database import DB_NAME, StorageError, open_database
+from bot.text import one_line
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SALT_NAME = "salt"
+DEFAULT_RETENTION_DAYS = 90
+SCHEMA_VERSION = "1"
+MAX_TEXT_CHARS = 1000  # longer messages are stories; the head says what they were about
+MAX_MISSING_CHARS = 500
+CHECK_WINDOW_SECONDS = 30 * 60  # a check started this soon after a question counts as "then took the check"
+FLUSH_ROWS = 100  # questions waiting for their batch: written at once when this many wait
+PSEUDONYMS_KEPT = 10_000  # hashed ids kept in memory (about 1 MB), forgotten all at once beyond that
+
+Verdict = Literal["answered", "unsure", "none", "urgent"]
+OUTCOMES: tuple[Verdict, ...] = ("answered", "unsure", "none", "urgent")
+CheckName = Literal["started", "finished", "red-flag", "cancelled", "expired"]
+CHECK_EVENTS: tuple[CheckName, ...] = ("started", "finished", "red-flag", "cancelled", "expired")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS analytics_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS analytics_questions (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    chat_type TEXT NOT NULL,
+    chat_hash TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ({", ".join(f"'{o}'" for o in OUTCOMES)})),
+    entry_id TEXT,
+    score REAL,
+    candidates TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    took_check INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS analytics_questions_ts ON analytics_questions (ts);
+CREATE INDEX IF NOT EXISTS analytics_questions_user ON analytics_questions (user_hash, ts);
+CREATE TABLE IF NOT EXISTS analytics_feedback (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    question_id INTEGER REFERENCES analytics_questions (id) ON DELETE CASCADE,
+    user_hash TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    positive INTEGER NOT NULL,
+    missing TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS analytics_feedback_question
+    ON analytics_feedback (question_id, user_hash) WHERE question_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS analytics_feedback_entry
+    ON analytics_feedback (entry_id, user_hash) WHERE question_id IS NULL;
+CREATE INDEX IF NOT EXISTS analytics_feedback_ts ON analytics_feedback (ts);
+CREATE TABLE IF NOT EXISTS analytics_checks (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    user_hash TEXT NOT NULL,
+    chat_hash TEXT NOT NULL,
+    event TEXT NOT NULL CHECK (event IN ({", ".join(f"'{e}'" for e in CHECK_EVENTS)})),
+    top_cause TEXT
+);
+CREATE INDEX IF NOT EXISTS analytics_checks_ts ON analytics_checks (ts);
+"""
+
+
+class QuestionLogError(Exception):
+    """The question log cannot be opened (missing database, unreadable salt)."""
+
+
+# ------------------------------------------------------------------------------------------------ salt
+def load_salt(data_dir: Path) -> bytes:
+    """The deployment's salt, created on first use. Written to a private temp file and linked into place,
+    so two processes starting at once agree on one salt and never read a half-written file."""
+    path = data_dir / SALT_NAME
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = data_dir / f".{SALT_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(32) + "\n")
+            with contextlib.suppress(FileExistsError):  # another process won the race: use its salt
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    raw = path.read_text(encoding="ascii", errors="replace").strip()
+    try:
+        salt = bytes.fromhex(raw)
+    except ValueError:
+        salt = b""
+    if len(salt) < 16:
+        raise QuestionLogError(f"{path}: not a valid salt (delete it to start counting people afresh)")
+    return salt
+
+
+def pseudonym(salt: bytes, kind: str, ident: int | str) -> str:
+    """A stable, salted, one-way name for a Telegram id: the same person always gets the same one."""
+    return hmac.new(salt, f"{kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+# ----------------------------------------------------------------------------------------- pure helpers
+def verdict_of(match: Match | None, urgent: bool = False) -> Verdict:
+    if urgent:
+        return "urgent"
+    if match is None or match.entry is None or match.band == "none":
+        return "none"
+    return "answered" if match.band == "confident" else "unsure"
+
+
+def stored_check_event(event: Event) -> tuple[CheckName, str | None] | None:
+    """A check event as the log stores it: its name and, for a finished check, the top cause. A red flag in
+    free text is a question (stored with the question), not a check event: None."""
+    match event:
+        case CheckStarted():
+            return "started", None
+        case CheckFinished(top_cause=cause):
+            return "finished", cause
+        case CheckCancelled():
+            return "cancelled", None
+        case CheckExpired():
+            return "expired", None
+        case RedFlagRaised(in_check=True):
+            return "red-flag", None
+    return None
+
+
+# -------------------------------------------------------------------------------------------- the log
+class QuestionLog:
+    """The question log of one deployment. Safe to share between the bot's handlers and jobs (a lock
+    serialises use of the connection) and to open from another process at the same time."""
+
+    def __init__(self, conn: sqlite3.Connection, salt: bytes | None, path: Path, retention_days: int) -> None:
+        self._conn = conn
+        self._salt = salt
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[object, ...]] = []  # question rows not written yet, with their ids
+        self._next_question_id: int | None = None
+        self._pseudonyms: dict[tuple[str, int | str], str] = {}
+        self.path = path
+        self.retention_days = retention_days
+
+    @classmethod
+    def open(
+        cls, data_dir: str | Path, *, retention_days: int = DEFAULT_RETENTION_DAYS, create: bool = True
+    ) -> QuestionLog:
+        """Open (and, with `create`, make) DATA_DIR/bot.sqlite3 and the salt. With create=False, a missing
+        database raises QuestionLogError and no salt is made: the report only reads."""
+        data = Path(data_dir)
+        path = data / DB_NAME
+        if not create and not path.exists():
+            raise QuestionLogError(
+                f"no database at {path} (set DATA_DIR or --data-dir to the bot's data folder)"
+            )
+        data.mkdir(parents=True, exist_ok=True)
+        salt = load_salt(data) if create else None
+        try:
+            # checked as the persistence does: a damaged file is moved aside by the bot, never by the report
+            conn = open_database(path, recover=create, timeout=2.0)
+        except StorageError as exc:
+            raise QuestionLogError(str(exc)) from None
+        try:
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO analytics_meta (key, value) VALUES ('schema_version', ?)",
+                (SCHEMA_VERSION,),
+            )
+        except sqlite3.Error as exc:
+            conn.close()
+            raise QuestionLogError(f"{path}: {exc}") from exc
+        return cls(conn, salt, path, retention_days)
+
+    def close(self) -> None:
+        with self._lock:
+            self._flush_waiting()
+            self._conn.close()
+
+    def __enter__(self) -> QuestionLog:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --------------------------------------------------------------------------------------- helpers
+    def _hash(self, kind: str, ident: int | str) -> str:
+        """Kept for the people and chats seen lately: a salted hash costs more than the row it goes in."""
+        name = self._pseudonyms.get((kind, ident))
+        if name is None:
+            if self._salt is None:
+                self._salt = load_salt(self.path.parent)
+            if len(self._pseudonyms) >= PSEUDONYMS_KEPT:
+                self._pseudonyms.clear()
+            name = self._pseudonyms[(kind, ident)] = pseudonym(self._salt, kind, ident)
+        return name
+
+    def _write(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T | None:
+        """Run `work` in one short transaction. A database failure (locked, read-only, full disk) is
+        logged and gives None: the log must never stop an answer."""
+        with self._lock:
+            self._flush_waiting()  # feedback and check events refer to the questions before them
+            return self._transaction(what, work)
+
+    def _transaction(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T | None:
+        """With the lock held: `work` in one transaction, or None and a warning when it fails."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            result = work(self._conn)
+            self._conn.execute("COMMIT")
+            return result
+        except sqlite3.Error:
+            log.warning("analytics: could not record %s", what, exc_info=True)
+            return None
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+
+    def flush(self) -> None:
+        """Write the questions waiting for their batch."""
+        with self._lock:
+            self._flush_waiting()
+
+    def _flush_waiting(self) -> None:
+        """With the lock held: one transaction for all waiting questions. A failure loses that batch of
+        the log (logged), nothing else; feedback on a lost question is kept on its entry alone."""
+        if not self._waiting:
+            return
+        rows, self._waiting = self._waiting, []
+        self._transaction(
+            f"{len(rows)} question(s)",
+            lambda db: db.executemany(
+                "INSERT INTO analytics_questions (id, ts, chat_type, chat_hash, user_hash, text, outcome,"
+                " entry_id, score, candidates, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            ),
+        )
+
+    def _question_id(self) -> int:
+        """With the lock held: the id the next question gets (the database numbers nothing itself, since
+        its row is written later)."""
+        if self._next_question_id is None:
+            row = self._conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM analytics_questions").fetchone()
+            self._next_question_id = int(row[0])
+        qid = self._next_question_id
+        self._next_question_id += 1
+        return qid
+
+    # ------------------------------------------------------------------------------------- recording
+    def record_question(
+        self,
+        user_id: int,
+        chat_id: int,
+        chat_type: str,
+        text: str,
+        match: Match | None,
+        *,
+        urgent: bool = False,
+        at: float | None = None,
+    ) -> int | None:
+        """Log one free-text question and how it was answered (`match` from the dialogue's Outcome; pass
+        urgent=True for a red-flag message). Returns the question id that feedback buttons refer to, or
+        None if the log could not be read. The row is written with the next batch (see `flush`)."""
+        outcome = verdict_of(match, urgent)
+        entry_id = match.entry.id if match is not None and match.entry is not None else None
+        candidates = " ".join(c.entry.id for c in match.candidates) if match is not None else ""
+        row = (
+            time.time() if at is None else at,
+            chat_type,
+            self._hash("chat", chat_id),
+            self._hash("user", user_id),
+            text[:MAX_TEXT_CHARS].encode("utf-8", "replace").decode("utf-8"),  # a lone surrogate -> "?"
+            outcome,
+            entry_id if outcome in ("answered", "unsure") else None,
+            round(match.score, 2) if match is not None and outcome != "urgent" else None,
+            candidates if outcome != "urgent" else "",
+            match.reason if match is not None else "",
+        )
+
+        with self._lock:
+            try:
+                qid = self._question_id()
+            except sqlite3.Error:
+                log.warning("analytics: could not record a question", exc_info=True)
+                return None
+            self._waiting.append((qid, *row))
+            if len(self._waiting) >= FLUSH_ROWS:
+                self._flush_waiting()
+        return qid
+
+    def record_feedback(
+        self,
+        user_id: int,
+        positive: bool,
+        *,
+        question_id: int | None = None,
+        entry_id: str | None = None,
+        text: str | None = None,
+        at: float | None = None,
+    ) -> int | None:
+        """👍/👎 on an answer, linked to the question it answered (or, for an entry opened from a button,
+        to the entry alone). One vote per person per question (or entry): pressing again changes it, and
+        a later call with `text` adds what was missing. `entry_id` defaults to the entry the question was
+        answered with. Returns the feedback id, or None when there is nothing to link it to."""
+        ts = time.time() if at is None else at
+        user = self._hash("user", user_id)
+        missing = one_line(text, MAX_MISSING_CHARS) if text and text.strip() else None
+
+        def upsert(db: sqlite3.Connection) -> int | None:
+            qid, eid = question_id, entry_id
+            if qid is not None:
+                sql = "SELECT entry_id FROM analytics_questions WHERE id = ?"
+                row = db.execute(sql, (qid,)).fetchone()
+                if row is None:
+                    qid = None  # purged or unknown: keep the vote on the entry alone
+                elif eid is None:
+                    eid = row[0]
+            if eid is None:
+                return None
+            if qid is not None:
+                conflict = "(question_id, user_hash) WHERE question_id IS NOT NULL"
+            else:
+                conflict = "(entry_id, user_hash) WHERE question_id IS NULL"
+            cur = db.execute(
+                "INSERT INTO analytics_feedback (ts, question_id, user_hash, entry_id, positive, missing)"
+                f" VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT {conflict} DO UPDATE SET ts = excluded.ts,"
+                " entry_id = excluded.entry_id, positive = excluded.positive,"
+                " missing = COALESCE(excluded.missing, missing) RETURNING id",
+                (ts, qid, user, eid, int(positive), missing),
+            )
+            return int(cur.fetchone()[0])
+
+        return self._write("feedback", upsert)
+
+    def record_check(self, user_id: int, chat_id: int, event: Event, *, at: float | None = None) -> bool:
+        """A check event: started, finished (with the cause that came out on top), a red flag on the
+        check's screen, cancelled, expired; any other event is ignored, so an adapter may pass every event
+        of an Outcome. A start also marks this person's questions of the last half hour, in this chat or in
+        a group (the check moves to a private chat), as followed by the check. True when recorded."""
+        stored = stored_check_event(event)
+        if stored is None:
+            return False
+        name, cause = stored
+        ts = time.time() if at is None else at
+        user, chat = self._hash("user", user_id), self._hash("chat", chat_id)
+
+        def insert(db: sqlite3.Connection) -> bool:
+            db.execute(
+                "INSERT INTO analytics_checks (ts, user_hash, chat_hash, event, top_cause)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (ts, user, chat, name, cause),
+            )
+            if name == "started":
+                db.execute(
+                    "UPDATE analytics_questions SET took_check = 1 WHERE user_hash = ? AND ts BETWEEN ? AND ?"
+                    " AND (chat_hash = ? OR chat_type != 'private')",
+                    (user, ts - CHECK_WINDOW_SECONDS, ts, chat),
+                )
+            return True
+
+        return self._write("a check event", insert) or False
+
+    def purge(self, older_than_days: float | None = None, *, now: float | None = None) -> int:
+        """Remove everything older than the retention period (default: the one given to `open`).
+        Returns the number of questions removed. The bot calls it daily."""
+        days = self.retention_days if older_than_days is None else older_than_days
+        cutoff = (time.time() if now is None else now) - days * 86400
+
+        def delete(db: sqlite3.Connection) -> int:
+            removed = db.execute("DELETE FROM analytics_questions WHERE ts < ?", (cutoff,)).rowcount
+            db.execute("DELETE FROM analytics_feedback WHERE ts < ?", (cutoff,))
+            db.execute("DELETE FROM analytics_checks WHERE ts < ?", (cutoff,))
+            return removed
+
+        return self._write("a purge", delete) or 0
+
+    # --------------------------------------------------------------------------------------- reading
+    def rows(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
+        """A read query, after the waiting questions are written (see bot.storage.summary)."""
+        with self._lock:
+            self._flush_waiting()
+            return self._conn.execute(sql, tuple(args)).fetchall()

@@ -1,0 +1,63 @@
+"""Per-person and per-chat state as key-value rows: one row per user, chat or conversation.
+
+Each write is one transaction in a WAL database, so the worst a crash can do is lose the last write. Values
+are JSON text. PTB's persistence (bot.telegram.persistence) sits on this interface; a server database needs
+only another `Storage`.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from bot.storage.database import check_data_dir, open_database
+
+
+class Storage(Protocol):
+    """Key-value rows grouped in namespaces. Values are JSON text; a write is atomic."""
+
+    def load(self, namespace: str) -> dict[str, str]: ...
+
+    def save(self, namespace: str, key: str, value: str | None) -> None:
+        """Insert or replace one row; None deletes it."""
+
+    def close(self) -> None: ...
+
+
+class SqliteStorage:
+    """The embedded default: one SQLite file in WAL mode."""
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS kv ("
+        " namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (namespace, key)) WITHOUT ROWID"
+    )
+
+    def __init__(self, path: Path) -> None:
+        check_data_dir(path.parent)
+        self.path = path
+        # autocommit mode, WAL, synchronous=NORMAL; a damaged file is moved aside (see bot.storage.database)
+        self._db = open_database(path)
+        self._lock = threading.Lock()
+        self._db.execute(self.SCHEMA)
+
+    def load(self, namespace: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT key, value FROM kv WHERE namespace = ?", (namespace,)).fetchall()
+        return dict(rows)
+
+    def save(self, namespace: str, key: str, value: str | None) -> None:
+        # one statement in autocommit mode is one transaction: atomic, and one call into SQLite per write
+        with self._lock:
+            if value is None:
+                self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)",
+                    (namespace, key, value),
+                )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,101 @@
+"""Text basics shared by matching and safety: normalised words, plurals, sentences, everyday English.
+
+Both readers of a message (the matcher and the red-flag detector) must see the same words, so the rules for
+turning a message into words live here once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+
+_APOSTROPHES = str.maketrans({"’": "", "'": "", "`": "", "´": ""})
+_EMOJI_WORDS = str.maketrans(
+    {"👣": " feet ", "🦶": " foot ", "🦵": " leg ", "🍑": " butt ", "🩺": " doctor "}
+)
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+# sentence ends, and commas, colons or "but" before a new clause that may be the one asking
+_CLAUSE_END = re.compile(
+    r"(?<=[.!?\n;:])|(?<=,)(?=\s*(?:what|whats|how|why|which|should|can|could|is|do|does)\b)|\bbut\b", re.I
+)
+
+
+# ----------------------------------------------------------------------------------------- text basics
+def normalise(text: str) -> str:
+    """Lowercase ASCII-ish words separated by single spaces: emoji, punctuation and accents removed."""
+    text = text.translate(_EMOJI_WORDS)
+    if text.isascii():
+        text = text.lower().translate(_APOSTROPHES)
+    else:
+        text = unicodedata.normalize("NFKD", text).casefold().translate(_APOSTROPHES)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def tokens(text: str) -> list[str]:
+    return normalise(text).split()
+
+
+def stem(word: str) -> str:
+    """A deliberately tiny stemmer: plurals only, so that "stretches" and "stretch" meet."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("es") and word[-3] in "sxh":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def split_sentences(text: str, question_words: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
+    """(sentence, asks) pairs; a sentence asks when it ends with '?' or starts with a question word."""
+    out = []
+    for part in _CLAUSE_END.split(text):
+        part = part.strip()
+        if part:
+            first = tokens(part[:40])[:1]
+            out.append((part, part.endswith("?") or bool(first and first[0] in question_words)))
+    return out
+
+
+@lru_cache(maxsize=1)
+def everyday_words() -> frozenset[str]:
+    raw = resources.files("bot").joinpath("data/everyday.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip() for w in raw.splitlines() if w.strip() and not w.startswith("#"))
+
+
+class DeletionIndex:
+    """Candidate corrections in constant time: words indexed by their one- and two-letter deletions
+    (the SymSpell idea), so a long message full of unknown words costs a few lookups per word, not a scan
+    of the vocabulary. The exact distance is then checked with rapidfuzz."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._by_key: dict[str, set[str]] = defaultdict(set)
+        for w in words:
+            for key in self._deletes(w, 2 if len(w) >= 7 else 1):
+                self._by_key[key].add(w)
+
+    @staticmethod
+    def _deletes(word: str, depth: int) -> set[str]:
+        out = {word}
+        frontier = {word}
+        for _ in range(depth):
+            frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w)) if len(w) > 2}
+            out |= frontier
+        return out
+
+    def candidates(self, word: str, max_edits: int) -> list[str]:
+        found: set[str] = set()
+        for key in self._deletes(word, max_edits):
+            found |= self._by_key.get(key, set())
+        return sorted(found)
+
+
+def one_line(text: str, limit: int) -> str:
+    """Whitespace collapsed, cut at `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
