@@ -13,13 +13,15 @@ medians, and the ratio of each of ours to the stand-in (the goal is at most 1.5)
 imported here. `--imports` adds the modules that dominate the `ask` path's start-up, from
 `python -X importtime -m bot ask` (the median of a few runs): the top-level packages by the import time of
 all their modules, the slowest single modules, and which heavy packages (PTB, httpx, sqlite3, the report's
-matplotlib...) the ask path loads at all.
+matplotlib...) the ask path loads at all, and through which modules. `--profile` adds a cProfile of one
+`python -m bot ask`: where the rest of the time goes (reading faq.yaml, building the matcher).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -107,10 +109,10 @@ def import_costs(question: str, cwd: str, env: dict[str, str], runs: int = 5, to
         for line in done.stderr.splitlines():
             if not line.startswith("import time:") or "[us]" in line:
                 continue
-            own, _, name = line.removeprefix("import time:").split("|", 2)
+            own_us, _, name = line.removeprefix("import time:").split("|", 2)
             module = name.strip()
-            modules[module].append(int(own) / 1000)
-            package_ms[module.split(".")[0]] += int(own) / 1000  # everything the package's modules cost
+            modules[module].append(int(own_us) / 1000)
+            package_ms[module.split(".")[0]] += int(own_us) / 1000  # everything the package's modules cost
         for package, ms in package_ms.items():
             packages[package].append(ms)
     total = {p: statistics.median(v) for p, v in packages.items()}
@@ -132,11 +134,21 @@ def import_costs(question: str, cwd: str, env: dict[str, str], runs: int = 5, to
         print(f"  {' <- '.join(importers(last, module))}")
 
 
+def profile(question: str, cwd: str, env: dict[str, str], top: int = 25) -> None:
+    """cProfile of one `python -m bot ask`: the calls with the most cumulative time (imports included)."""
+    out = Path(cwd) / "ask.prof"
+    argv = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "bot", "ask", question]
+    subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=True)
+    print(f"\n`python -m cProfile -m bot ask`: top {top} by cumulative time (profiling slows every call)")
+    pstats.Stats(str(out), stream=sys.stdout).strip_dirs().sort_stats("cumulative").print_stats(top)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--question", default=QUESTION)
     ap.add_argument("--imports", action="store_true", help="also print the ask path's top import costs")
+    ap.add_argument("--profile", action="store_true", help="also print where the ask path's time goes")
     args = ap.parse_args()
     runs = commands(args.question)
     env = environment()
@@ -161,6 +173,8 @@ def main() -> None:
                 print(f"{name} / stand-in: {ratio:.2f}x  (goal <= {GOAL:g}x)  {verdict}")
         if args.imports:
             import_costs(args.question, cwd, env)
+        if args.profile:
+            profile(args.question, cwd, env)
 
 
 if __name__ == "__main__":
