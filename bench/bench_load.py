@@ -12,8 +12,8 @@ process's peak resident memory. The second run makes the server answer every cal
 `--burst` seconds and then 429 (retry_after 1) for the other half, starting when half the conversations'
 messages have been answered.
 
-Telegram's flood limits are switched off in the rate limiter, as in bench_updates.py: with them on, the run
-measures Telegram's 30 messages a second rather than the bot.
+Telegram's flood limits are switched off in the rate limiter: with them on, the run measures Telegram's 30
+messages a second rather than the bot (bench_serving.py keeps them, at a pace Telegram allows).
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench_updates import COMMANDS, QUESTIONS  # noqa: E402
 from fakebot import TOKEN, Call, FakeTelegram, Json, private_chat, user  # noqa: E402
+from samples import COMMANDS, QUESTIONS  # noqa: E402
 
 from bot.content.load import load_knowledge  # noqa: E402
 from bot.core.dialogue import Dialogue  # noqa: E402
 
-# the same questions as the throughput benchmark, and the commands that do not start anything
+# the common questions of bench/samples.py, and the commands that do not start anything
 MESSAGES = (*QUESTIONS, *(c for c in COMMANDS if c != "/start"))
 REPLY_WAIT = 60.0  # a reply that has not arrived by then is counted lost
 
