@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.core.check import CheckState
+from bot.core.check import CheckState, new_run_id
 from bot.core.dialogue import Dialogue, Outcome
 from bot.replies import Button, Reply, to_plain
 
@@ -64,7 +63,7 @@ class TerminalChat:
                 return True
             button = self.choices[k - 1]
             if button.data is not None:
-                self.show(self.dialogue.on_button(button.data, self.state, "private", now, self.new_run()))
+                self.show(self.dialogue.on_button(button.data, self.state, "private", now, new_run_id()))
             elif button.start_payload is not None:
                 self.show(self.dialogue.on_command("start", button.start_payload, self.state, "private", now))
             elif button.url:
@@ -72,15 +71,11 @@ class TerminalChat:
             return True
         if text.startswith("/"):
             name, _, arg = text[1:].partition(" ")
-            self.show(self.dialogue.on_command(name, arg, self.state, "private", now, self.new_run()))
+            self.show(self.dialogue.on_command(name, arg, self.state, "private", now, new_run_id()))
             return True
         if text:
             self.show(self.dialogue.on_text(text, self.state, "private", now))
         return True
-
-    @staticmethod
-    def new_run() -> str:
-        return uuid.uuid4().hex[:6]
 
     def run(self, inp: TextIO = sys.stdin) -> int:
         interactive = inp.isatty()

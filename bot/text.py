@@ -11,8 +11,9 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
+EVERYDAY_WORDS = Path(__file__).resolve().parent / "data" / "everyday.txt"
 _APOSTROPHES = str.maketrans({"’": "", "'": "", "`": "", "´": ""})
 _EMOJI_WORDS = str.maketrans(
     {"👣": " feet ", "🦶": " foot ", "🦵": " leg ", "🍑": " butt ", "🩺": " doctor "}
@@ -64,7 +65,8 @@ def split_sentences(text: str, question_words: frozenset[str] = frozenset()) -> 
 
 @lru_cache(maxsize=1)
 def everyday_words() -> frozenset[str]:
-    raw = resources.files("bot").joinpath("data/everyday.txt").read_text(encoding="utf-8")
+    """Common English words (bot/data/everyday.txt): never taken for typos of the knowledge base's words."""
+    raw = EVERYDAY_WORDS.read_text(encoding="utf-8")
     return frozenset(w.strip() for w in raw.splitlines() if w.strip() and not w.startswith("#"))
 
 

@@ -38,3 +38,7 @@ class KnowledgeError(Exception):
 
 Report = Callable[[str | None, str | None, str], None]
 """report(entry, field, message): how parsers of a section hand their problems back."""
+
+
+Bad = Callable[[str | None, str, str], None]
+"""bad(entry, field, message): one problem inside a section, with the field named in full."""

@@ -7,12 +7,11 @@ mistake once, at its own line.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from itertools import product
 from types import MappingProxyType
 from typing import Any
 
-from bot.content.model import CauseResult, Entry, Option, Question, Questionnaire, rank
-from bot.content.problems import ID_RE, Report
+from bot.content.model import CauseResult, Entry, Option, Question, Questionnaire
+from bot.content.problems import ID_RE, Bad, Report
 
 MAX_OPTION_ID_CHARS = 20
 MAX_LABEL_CHARS = 48  # longer button labels get cut off on phones
@@ -96,9 +95,6 @@ def parse_questionnaire(
 
 def _text(value: Any) -> str | None:
     return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
-
-
-Bad = Callable[[str | None, str, str], None]
 
 
 def _ids(raw: Any, known: Collection[str], entry: str | None, fld: str, bad: Bad) -> tuple[str, ...]:
@@ -291,19 +287,30 @@ def unreachable(q: Questionnaire) -> list[tuple[str | None, str, str]]:
 
 
 def _possible_winners(q: Questionnaire, plan: Sequence[str]) -> set[str]:
-    choices: list[list[str]] = []
+    """Every cause that some set of answers puts first, as `rank` would.
+
+    Walks the answers question by question, keeping only the distinct score totals so far: many answer sets
+    add up to the same totals, so this stays small where trying every set one by one would not."""
+    causes = [c.id for c in q.causes]
+    zero = tuple(0.0 for _ in causes)
+    totals: set[tuple[float, ...]] = {zero}
     for qid in plan:
         question = q.question(qid)
-        if question is not None:
-            choices.append([o.id for o in question.options if o.red_flag is None] or [""])
-    count = 1
-    for c in choices:
-        count *= len(c)
-    if count > MAX_COMBINATIONS:  # too many to try: trust the content, the tests exercise each cause
-        return {c.id for c in q.causes}
+        if question is None:
+            continue
+        steps = {tuple(o.weights.get(c, 0.0) for c in causes) for o in question.options if o.red_flag is None}
+        totals = {
+            tuple(t + w for t, w in zip(total, step, strict=True))
+            for total in totals
+            for step in steps or {()}
+        }
+        if (
+            len(totals) > MAX_COMBINATIONS
+        ):  # too many to try: trust the content, the tests exercise each cause
+            return set(causes)
     winners: set[str] = set()
-    for answers in product(*choices):
-        ranked = rank(q, plan, answers)
-        if ranked:
-            winners.add(ranked[0].cause.id)
+    for total in totals:
+        best = max(range(len(causes)), key=lambda i: (total[i], -i), default=None)
+        if best is not None and total[best] >= q.min_score:
+            winners.add(causes[best])
     return winners

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.content.model import FALLBACK_URGENT, RedFlag, RedFlagRules, Rule, Sign
-from bot.content.problems import CONCEPT_RE, ID_RE, Report
+from bot.content.problems import CONCEPT_RE, ID_RE, Bad, Report
 from bot.text import normalise
 
 NOT_GROUP = "not"
@@ -20,9 +20,6 @@ SECTION_KEYS = {"urgent", "tell_doctor", "words", "signs"}
 SIGN_KEYS = {"id", "label", "tell", "when"}
 RULE_KEYS = {"all", "near", "unless"}
 DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
-
-Bad = Callable[[str | None, str, str], None]
-"""bad(entry, field, message): one validation problem of the section."""
 
 
 # ---------------------------------------------------------------------------------------------- loading

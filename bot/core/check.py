@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -118,6 +119,11 @@ def offer_text(kb: KnowledgeBase, entry: Entry) -> str:
     return cause.offer if cause is not None else q.offer
 
 
+def new_run_id() -> str:
+    """Identifies one check, so that buttons of an older one are recognised as stale."""
+    return uuid.uuid4().hex[:6]
+
+
 def run_id_for(run_id: str, now: float) -> str:
     """A usable run id: the adapter's, or one made from the clock when it gave none."""
     if RUN_RE.match(run_id):
@@ -142,15 +148,13 @@ def step(kb: KnowledgeBase, state: CheckState | None, data: str, now: float) -> 
     parts = data.removeprefix("q:").split(":")
     if state is not None and expired(state, now):
         if parts and parts[0] == state.run:
-            return Step(
-                (expired_reply(kb, edit=True),), None, "This check expired.", events=(CheckExpired(),)
-            )
+            return Step((expired_reply(edit=True),), None, "This check expired.", events=(CheckExpired(),))
         state = None
     if state is None or len(parts) < 2 or parts[0] != state.run or not _plan_valid(kb, state):
         return _ended(state)
     action = parts[1]
     if action == "cancel" and len(parts) == 2:
-        return Step((cancelled_reply(kb, edit=True),), None, "Check cancelled.", events=(CheckCancelled(),))
+        return Step((cancelled_reply(edit=True),), None, "Check cancelled.", events=(CheckCancelled(),))
     if action == "back" and len(parts) == 2:
         if not state.answers:
             return Step((question_reply(kb, state),), touch(state, now), "This is the first question.")
@@ -291,7 +295,7 @@ def _join(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1].lower()
 
 
-def resume_reply(kb: KnowledgeBase, state: CheckState) -> Reply:
+def resume_reply(state: CheckState) -> Reply:
     """Shown under a normal answer while a check is open: continue where it was, or stop it."""
     return Reply(
         f"Your quick check is still open at question {state.step + 1}/{len(state.plan)}.",
@@ -304,7 +308,7 @@ def resume_reply(kb: KnowledgeBase, state: CheckState) -> Reply:
     )
 
 
-def expired_reply(kb: KnowledgeBase, edit: bool = False) -> Reply:
+def expired_reply(edit: bool = False) -> Reply:
     return Reply(
         "Your quick check closed after 30 minutes without an answer. Start a new one whenever you like.",
         buttons=_new_check_button(),
@@ -312,5 +316,5 @@ def expired_reply(kb: KnowledgeBase, edit: bool = False) -> Reply:
     )
 
 
-def cancelled_reply(kb: KnowledgeBase, edit: bool = False) -> Reply:
+def cancelled_reply(edit: bool = False) -> Reply:
     return Reply("Check cancelled. Ask me anything, or start again with /check.", edit=edit)

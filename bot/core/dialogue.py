@@ -140,12 +140,12 @@ class Dialogue:
             replies = [self.no_match_reply()]
         events: tuple[Event, ...] = ()
         if state is not None and qn.expired(state, now):
-            replies.append(qn.expired_reply(self.kb))
+            replies.append(qn.expired_reply())
             state, events = None, (CheckExpired(),)
         elif state is not None:
             # the question is answered and the check waits, its 30 minutes restarted
             state = qn.touch(state, now)
-            replies.append(qn.resume_reply(self.kb, state))
+            replies.append(qn.resume_reply(state))
         return Outcome(tuple(replies), state, match=m, events=events)
 
     # -------------------------------------------------------------------------------------- commands
@@ -180,7 +180,7 @@ class Dialogue:
         if name == "cancel":
             if state is None or qn.expired(state, now):
                 return Outcome((Reply("Nothing to cancel. Ask me anything, or try /check."),), None)
-            return Outcome((qn.cancelled_reply(self.kb),), None, events=(CheckCancelled(),))
+            return Outcome((qn.cancelled_reply(),), None, events=(CheckCancelled(),))
         return Outcome((Reply(f"I don't know that command. {self.commands_hint()}"),), state)
 
     # --------------------------------------------------------------------------------------- buttons
@@ -259,7 +259,7 @@ class Dialogue:
         """The person has said nothing for a while: a check whose 30 minutes are up closes with a note."""
         if state is None or not qn.expired(state, now):
             return Outcome((), state)
-        return Outcome((qn.expired_reply(self.kb),), None, events=(CheckExpired(),))
+        return Outcome((qn.expired_reply(),), None, events=(CheckExpired(),))
 
     # ---------------------------------------------------------------------------------------- replies
     def entry_reply(self, entry: Entry, chat: ChatKind = "private") -> Reply:

@@ -134,7 +134,8 @@ class Matcher:
         useful = entry_words | {w for k, c in self._phrases.items() if c not in off_topic for w in k}
         kb_words = useful | marker_words
         targets = useful
-        self._typos = DeletionIndex(w for w in targets if len(w) >= 3 and w.isalpha())
+        self._typo_targets = tuple(sorted(w for w in targets if len(w) >= 3 and w.isalpha()))
+        self._typo_index: DeletionIndex | None = None  # built at the first unknown word (see `_typos`)
         self._vocab = frozenset(stem(w) for w in kb_words) | kb_words
         self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | _STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
@@ -198,6 +199,14 @@ class Matcher:
         if term.startswith("@"):
             return CONCEPT_BOOST * idf
         return min(idf, WORD_WEIGHT_CAP)
+
+    @property
+    def _typos(self) -> DeletionIndex:
+        """Built when a message first has a word the bot does not know: a one-off `ask` seldom does, and
+        building it is a third of the matcher's start-up."""
+        if self._typo_index is None:
+            self._typo_index = DeletionIndex(self._typo_targets)
+        return self._typo_index
 
     def _correct_uncached(self, word: str) -> str:
         """The closest knowledge-base word within 1 edit (2 for long words); ties go to the most similar."""

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandler, MessageHandler, filters
 
+from bot.core import check as qn
 from bot.core.check import CheckState
 from bot.core.dialogue import COMMAND_MENU, FEEDBACK_ASK, ChatKind, Dialogue, Outcome
 from bot.replies import Reply, esc, format_body, to_plain
@@ -39,7 +39,7 @@ from bot.telegram.addressing import (
     strip_mention,
 )
 from bot.telegram.checks import CheckTimers, load_state, store_state
-from bot.telegram.context import BotApp, Context, Data
+from bot.telegram.context import BotApp, Context, Data, remember
 from bot.telegram.keyboards import render_keyboard
 from bot.telegram.network import describe, is_network_fault
 from bot.telegram.recording import Recorder
@@ -62,11 +62,6 @@ ONLY_TEXT = "I can only read text messages. Ask me in words, or try /help."
 ANSWERED_RECENTLY = "I answered this a few minutes ago: see my earlier message"
 
 
-def new_run_id() -> str:
-    """Identifies one questionnaire run, so that buttons of an older run are recognised as stale."""
-    return uuid.uuid4().hex[:6]
-
-
 def answer_key(outcome: Outcome, command: str | None) -> str | None:
     """What makes two answers in a group "the same": the entries answered, or the command asked.
 
@@ -80,14 +75,6 @@ def answer_key(outcome: Outcome, command: str | None) -> str | None:
     if command is not None:
         return "c:" + hashlib.sha1(command.encode()).hexdigest()[:12]
     return None
-
-
-def remember(mapping: dict[str, Any], key: str, value: Any, limit: int = REMEMBERED_ANSWERS) -> None:
-    """Insert into a small map kept in chat_data, dropping the oldest entries beyond `limit`."""
-    mapping.pop(key, None)
-    mapping[key] = value
-    while len(mapping) > limit:
-        mapping.pop(next(iter(mapping)))
 
 
 @dataclass
@@ -137,7 +124,7 @@ class TelegramDoor:
                 return None  # addressed to another bot
             if kind == "group" and target is None and name not in COMMANDS:
                 return None  # some other bot's command
-            outcome = self.dialogue.on_command(name, arg, state, kind, now, new_run_id())
+            outcome = self.dialogue.on_command(name, arg, state, kind, now, qn.new_run_id())
             return outcome, answer_key(outcome, f"/{name} {arg}")
         text = message.text or ""
         if kind == "group":
@@ -187,9 +174,9 @@ class TelegramDoor:
             quote = message.message_id if group else None  # in a group, say whom the answer is for
             sent = await self._send_all(context, message.chat.id, outcome.replies, quote=quote)
             if sent is not None:
-                remember(chat_data.setdefault(ANSWERS, {}), str(message.message_id), sent)
+                remember(chat_data.setdefault(ANSWERS, {}), str(message.message_id), sent, REMEMBERED_ANSWERS)
                 if group and key:
-                    remember(recent, key, [sent, now])
+                    remember(recent, key, [sent, now], REMEMBERED_ANSWERS)
         self.question_log.answered(message, question_text(message), outcome, context.user_data)
         await self._persist(update, context)
 
@@ -268,7 +255,7 @@ class TelegramDoor:
         chat_key = str(message.chat.id) if message is not None else INLINE_CHAT
         kind: ChatKind = chat_kind(message.chat) if message is not None else "group"
         outcome = self.dialogue.on_button(
-            query.data or "", load_state(context.user_data, chat_key), kind, self.clock(), new_run_id()
+            query.data or "", load_state(context.user_data, chat_key), kind, self.clock(), qn.new_run_id()
         )
         await query.answer(outcome.notice)
         self._keep(update, context, chat_key, outcome.state)

@@ -39,7 +39,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     Few slots are enough: Telegram lets a bot send about 30 messages a second (the rate limiter holds it to
     that), which at a typical 50-100 ms per call is 2-4 calls in flight. More slots buy nothing but more
     open HTTP connections, and the HTTP pool checks each idle one (a system call) around every request:
-    under load, 8 slots cost a quarter more CPU per update than 4 (bench/bench_updates.py).
+    under load, 8 slots cost a quarter more CPU per update than 4.
     """
 
     SLOTS = 4

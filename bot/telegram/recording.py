@@ -23,7 +23,7 @@ from bot.core.dialogue import Dialogue, Outcome
 from bot.core.events import Event, Voted
 from bot.replies import Reply
 from bot.storage.question_log import QuestionLog
-from bot.telegram.context import Context, Data
+from bot.telegram.context import Context, Data, remember
 
 log = logging.getLogger("bot.telegram.recording")
 T = TypeVar("T")
@@ -38,13 +38,6 @@ ASKED = "asked"  # user_data: {"<chat>:<entry id>": [question id, unix time]}, t
 MISSING = "missing"  # chat_data: {prompt message id: [entry id, question id or None, user id]}
 REMEMBERED = 32  # per person or chat, the newest entries of those maps
 LINK_SECONDS = 24 * 3600  # a vote belongs to a question asked at most this long before it
-
-
-def _remember(mapping: dict[str, Any], key: str, value: Any) -> None:
-    mapping.pop(key, None)
-    mapping[key] = value
-    while len(mapping) > REMEMBERED:
-        mapping.pop(next(iter(mapping)))
 
 
 @dataclass(frozen=True)
@@ -102,7 +95,7 @@ class Recorder:
         for entry_id in dict.fromkeys(
             [*([m.entry.id] if m.entry else []), *(c.entry.id for c in m.candidates)]
         ):
-            _remember(asked, f"{message.chat.id}:{entry_id}", [qid, now])
+            remember(asked, f"{message.chat.id}:{entry_id}", [qid, now], REMEMBERED)
 
     def checks(self, user_id: int, chat_id: int, events: Sequence[Event]) -> None:
         """The check's events (started, finished, ...); the log ignores the others."""
@@ -158,7 +151,12 @@ class Recorder:
         )
         if context.chat_data is not None:
             prompts: dict[str, Any] = context.chat_data.setdefault(MISSING, {})
-            _remember(prompts, str(sent.message_id), [vote.entry_id, vote.question_id, query.from_user.id])
+            remember(
+                prompts,
+                str(sent.message_id),
+                [vote.entry_id, vote.question_id, query.from_user.id],
+                REMEMBERED,
+            )
 
     async def take_missing(self, dialogue: Dialogue, message: Message, context: Context) -> bool:
         """A reply to "what were you looking for?" by the person asked: stored with their 👎 and
