@@ -4,7 +4,7 @@ Content lives in faq.yaml's `questionnaire` section; this module validates it an
 functions of (knowledge base, state, button data, time) -> replies and a new state, so every adapter (and
 every test) gets the same behaviour.
 
-A run asks `per_run` questions, fixed when it starts: the warning-signs question first (never skipped),
+A run asks `per_run` questions, fixed when it starts: the warning-sign screens first (never skipped),
 then the question closest to the entry the person came from, then the rest in file order. Any red-flag
 answer stops the check at once with the urgent message.
 
@@ -418,6 +418,8 @@ def _parse_question(
             options.append(option)
     if options and not any(o.weights or o.red_flag for o in options):
         fail("options", "no option points to a cause or a warning sign: the question tells nothing")
+    if first is True and options and not any(o.red_flag for o in options):
+        fail("first", "only warning signs come first: a first question needs red_flag options")
     if not ok or not isinstance(qid, str) or not text:
         return None
     hint, topic = _text(item.get("hint")) or "", _text(item.get("topic")) or ""

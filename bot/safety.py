@@ -8,6 +8,11 @@ People describe these signs in their own words and with typos ("cant feel my inn
   but are not: "fell asleep", "leg day").
 - each sign lists rules; a rule fires when every one of its groups occurs (an element may offer
   alternatives, `pain|back`), optionally all within `near` words of one clause, and none of `unless` occurs.
+  A rule may raise its sign's urgency (`urgency: emergency` for both legs).
+- the cue groups `joke`, `serious`, `past` and `ongoing` take words back: "not literally", "gone now",
+  "years ago" (see bot.safety_text). A sign with `history: true` (cancer) still counts what is over.
+- each sign says how soon to get care (`urgency`: emergency, today or soon), `why` in plain words, and
+  `examples` that the tests check it catches; `levels` gives each urgency its heading and advice.
 
 Text is split into clauses at punctuation and "but"; words are normalised, and a word nobody uses in
 everyday English is corrected to the nearest red-flag word (one edit, two for long words) so "tingeling"
@@ -19,10 +24,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, cast
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -30,19 +35,24 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import CONCEPT_RE, ID_RE, KnowledgeBase, Report
 from bot.matching import everyday_words, normalise
 from bot.replies import Button, Reply, bold, esc, italic, rows
+from bot.safety_text import CUE_GROUPS, Cue, prepare, taken_back
 
 NOT_GROUP = "not"
 IGNORE_GROUP = "ignore"
 NEGATION_REACH = 3  # a cue like "no" covers the next three words of its clause: "no numbness or tingling"
 MAX_TEXT_CHARS = 20000  # a warning sign late in a long story still counts
-SECTION_KEYS = {"urgent", "tell_doctor", "words", "signs"}
-SIGN_KEYS = {"id", "label", "tell", "when"}
-RULE_KEYS = {"all", "near", "unless"}
+SECTION_KEYS = {"urgent", "tell_doctor", "words", "signs", "levels"}
+SIGN_KEYS = {"id", "label", "tell", "when", "urgency", "why", "examples", "history"}
+RULE_KEYS = {"all", "near", "unless", "urgency"}
+LEVEL_KEYS = {"title", "advice"}
+Urgency = Literal["emergency", "today", "soon"]
+URGENCIES: tuple[Urgency, ...] = ("emergency", "today", "soon")
 
 Bad = Callable[[str | None, str, str], None]
 """bad(entry, field, message): one validation problem of the section."""
 
-_CLAUSE_SPLIT = re.compile(r"[.,;:!?\n]+|\s+but\s+|\s+though\s+|\s+however\s+", re.IGNORECASE)
+_CLAUSE_MARK = re.compile(r"[.,;:!?\n]+")
+_BREAK, _BREAK_WORDS = "qqclauseqq", frozenset({"but", "however"})  # a clause ends at these words too
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 
@@ -50,6 +60,11 @@ FALLBACK_URGENT = (
     "This can be a sign that something needs a doctor's attention soon. Stop training and get medical "
     "care today: an urgent care clinic, your doctor, or the emergency department."
 )
+DEFAULT_TITLES: dict[Urgency, str] = {
+    "emergency": "Call an emergency number or go to A&E now",
+    "today": "Please get medical help today",
+    "soon": "Please see a doctor within the next few days",
+}
 
 
 # ------------------------------------------------------------------------------------------------ types
@@ -60,6 +75,8 @@ class RedFlag:
     id: str
     label: str
     tell: str = ""
+    urgency: Urgency = "today"
+    why: str = ""  # why a doctor should see it, in plain words; never a diagnosis
 
 
 @dataclass(frozen=True)
@@ -69,12 +86,23 @@ class Rule:
     all: tuple[frozenset[str], ...]
     near: int | None = None
     unless: frozenset[str] = frozenset()
+    urgency: Urgency | None = None  # raises the sign's urgency when this rule is the one that fires
 
 
 @dataclass(frozen=True)
 class Sign:
     flag: RedFlag
     rules: tuple[Rule, ...]
+    examples: tuple[str, ...] = ()
+    history: bool = False  # what is over still counts: a cancer in remission is a cancer history
+
+
+@dataclass(frozen=True)
+class Level:
+    """How one urgency is told: the heading and what to do."""
+
+    title: str
+    advice: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +114,7 @@ class Unit:
     start: int
     end: int
     negated: bool = False
+    past: bool = False  # over or long ago ("had a fever last week, gone now")
 
 
 @dataclass(frozen=True)
@@ -98,6 +127,7 @@ class RedFlags:
     prefixes: tuple[tuple[str, frozenset[str]], ...] = ()
     urgent: str = FALLBACK_URGENT
     tell_doctor: str = ""
+    levels: Mapping[str, Level] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         max_len = max((len(p) for p in self.phrases), default=1)
@@ -127,25 +157,61 @@ class RedFlags:
         text = _REPEATS.sub(r"\1\1", normalise(_DIGIT_LETTER.sub(" ", clause)))
         return [correct(w) for w in text.split()]
 
+    def clauses(self, text: str) -> list[list[str]]:
+        """The message's clauses as corrected words: split at punctuation, "but", "however" and "though"
+        (not "even though"), in one pass over the normalised text."""
+        correct = object.__getattribute__(self, "_correct")
+        marked = _CLAUSE_MARK.sub(f" {_BREAK} ", _DIGIT_LETTER.sub(" ", prepare(text[:MAX_TEXT_CHARS])))
+        out: list[list[str]] = [[]]
+        prev = ""
+        for w in _REPEATS.sub(r"\1\1", normalise(marked)).split():
+            if w == _BREAK or w in _BREAK_WORDS or (w == "though" and prev != "even"):
+                if out[-1]:
+                    out.append([])
+            else:
+                out[-1].append(correct(w))
+            prev = w
+        return out
+
     def units(self, text: str) -> list[Unit]:
         """The message as recognised phrases, longest first, with negation applied within each clause."""
         max_phrase: int = object.__getattribute__(self, "_max_phrase")
+        sizes, starts = self._sizes, self._prefix_starts
         out: list[Unit] = []
-        for c, clause in enumerate(_CLAUSE_SPLIT.split(text[:MAX_TEXT_CHARS])):
-            words = self.words(clause)
+        cues: list[Cue] = []
+        for c, words in enumerate(self.clauses(text)):
             found: list[Unit] = []
-            i = 0
+            i, negation_reach = 0, -1
             while i < len(words):
+                if words[i] not in sizes and not words[i].startswith(starts):
+                    i += 1
+                    continue
                 size, groups = self._phrase_at(words, i, max_phrase)
-                if groups:
+                if groups & CUE_GROUPS:  # a negated cue is no cue: "it hasnt gone away"
+                    cues.extend(Cue(g, c, i) for g in sorted(groups & CUE_GROUPS) if i > negation_reach)
+                elif groups:
                     found.append(Unit(groups, c, i, i + size - 1))
+                    if NOT_GROUP in groups:
+                        negation_reach = i + size - 1 + NEGATION_REACH
                 i += size
-            out.extend(_negate(found))
-        return out
+            out.extend(_negate(found) if negation_reach >= 0 else found)
+        return _take_back(out, cues) if cues else out
+
+    @cached_property
+    def _prefix_starts(self) -> tuple[str, ...]:
+        return tuple(p for p, _ in self.prefixes)
+
+    @cached_property
+    def _sizes(self) -> Mapping[str, tuple[int, ...]]:
+        """For each first word of a phrase, the lengths of its phrases, longest first."""
+        sizes: dict[str, set[int]] = {}
+        for p in self.phrases:
+            sizes.setdefault(p[0], set()).add(len(p))
+        return MappingProxyType({w: tuple(sorted(n, reverse=True)) for w, n in sizes.items()})
 
     def _phrase_at(self, words: Sequence[str], i: int, max_phrase: int) -> tuple[int, frozenset[str]]:
-        for size in range(min(max_phrase, len(words) - i), 0, -1):
-            groups = self.phrases.get(tuple(words[i : i + size]))
+        for size in self._sizes.get(words[i], ()):
+            groups = self.phrases.get(tuple(words[i : i + size])) if size <= len(words) - i else None
             if groups:
                 return size, groups
         for prefix, groups in self.prefixes:
@@ -158,9 +224,14 @@ class RedFlags:
         units = [u for u in self.units(text) if not u.negated and IGNORE_GROUP not in u.groups]
         if not units:
             return None
+        present = [u for u in units if not u.past]
+        found = frozenset().union(*(u.groups for u in units))
         for sign in self.signs:
-            if any(_fires(rule, units) for rule in sign.rules):
-                return sign.flag
+            for rule in sign.rules:
+                if all(element & found for element in rule.all) and _fires(
+                    rule, units if sign.history else present
+                ):
+                    return sign.flag if rule.urgency is None else replace(sign.flag, urgency=rule.urgency)
         return None
 
 
@@ -172,6 +243,17 @@ def _negate(units: list[Unit]) -> Iterator[Unit]:
             reach = u.end + NEGATION_REACH
             continue
         yield Unit(u.groups, u.clause, u.start, u.end, negated=u.start <= reach)
+
+
+def _take_back(units: Sequence[Unit], cues: Sequence[Cue]) -> list[Unit]:
+    """Jokes count as negated; what is over is marked past (a `history` sign still counts it)."""
+    back = taken_back(cues)
+    return [
+        Unit(
+            u.groups, u.clause, u.start, u.end, u.negated or back.joke(u.clause), back.over(u.clause, u.start)
+        )
+        for u in units
+    ]
 
 
 def _fires(rule: Rule, units: Sequence[Unit]) -> bool:
@@ -225,6 +307,7 @@ def parse_red_flags(raw: Any, report: Report) -> RedFlags | None:
     phrases, prefixes = _parse_words(raw.get("words"), bad)
     groups = {g for gs in phrases.values() for g in gs} | {g for _, gs in prefixes for g in gs}
     signs = _parse_signs(raw.get("signs"), groups, bad)
+    levels = _parse_levels(raw.get("levels", {}), bad)
     if problems:
         return None
     return RedFlags(
@@ -234,7 +317,34 @@ def parse_red_flags(raw: Any, report: Report) -> RedFlags | None:
         prefixes=tuple(prefixes),
         urgent=urgent.strip(),
         tell_doctor=tell_doctor.strip(),
+        levels=MappingProxyType(levels),
     )
+
+
+def _parse_levels(raw: Any, bad: Bad) -> dict[str, Level]:
+    """`levels`: for each urgency, the heading of the urgent message and what to do (optional)."""
+    levels: dict[str, Level] = {}
+    if not isinstance(raw, dict):
+        bad(None, "red_flags.levels", f"must map urgencies ({', '.join(URGENCIES)}) to a title and advice")
+        return levels
+    for name, item in raw.items():
+        fld = f"red_flags.levels.{name}"
+        if name not in URGENCIES:
+            bad(None, fld, f"unknown urgency (allowed: {', '.join(URGENCIES)})")
+            continue
+        if not isinstance(item, dict):
+            bad(None, fld, "must be a mapping with title and advice")
+            continue
+        for key in sorted(set(item) - LEVEL_KEYS, key=str):
+            bad(None, f"{fld}.{key}", f"unknown key (allowed: {', '.join(sorted(LEVEL_KEYS))})")
+        title, advice = item.get("title"), item.get("advice", "")
+        if not isinstance(title, str) or not title.strip():
+            bad(None, f"{fld}.title", "missing or empty: the heading of the urgent message")
+        elif not isinstance(advice, str):
+            bad(None, f"{fld}.advice", "must be text")
+        else:
+            levels[name] = Level(" ".join(title.split()), " ".join(advice.split()))
+    return levels
 
 
 def _parse_words(
@@ -300,11 +410,45 @@ def _parse_signs(raw: Any, groups: set[str], bad: Bad) -> list[Sign]:
             fail("label", "missing or empty")
         if not isinstance(tell, str):
             fail("tell", "must be text: what to tell the doctor")
+        urgency, why, examples, history = _parse_sign_extras(item, lambda sub, msg: fail(sub, msg))
         rules = _parse_rules(item.get("when"), groups, lambda sub, msg: fail(sub, msg))
         if ok and isinstance(sid, str) and isinstance(label, str) and isinstance(tell, str):
             seen.add(sid)
-            signs.append(Sign(RedFlag(sid, label.strip(), tell.strip()), tuple(rules)))
+            flag = RedFlag(sid, label.strip(), tell.strip(), urgency, why)
+            signs.append(Sign(flag, tuple(rules), examples, history))
     return signs
+
+
+def _parse_urgency(raw: Any, fail: Callable[[str, str], None], sub: str) -> Urgency | None:
+    if raw is None:
+        return None
+    if raw not in URGENCIES:
+        fail(sub, f"must be one of {', '.join(URGENCIES)}")
+        return None
+    return cast(Urgency, raw)
+
+
+def _parse_sign_extras(
+    item: dict[Any, Any], fail: Callable[[str, str], None]
+) -> tuple[Urgency, str, tuple[str, ...], bool]:
+    """A sign's urgency, why, examples and history flag; a `soon` sign must say why it cannot wait."""
+    urgency = _parse_urgency(item.get("urgency", "today"), fail, "urgency") or "today"
+    why = item.get("why", "")
+    if not isinstance(why, str):
+        fail("why", "must be text: why a doctor should see it")
+        why = ""
+    why = " ".join(why.split())
+    if urgency != "today" and not why:
+        fail("why", f"missing: a sign with urgency {urgency} must say why, in plain words")
+    examples = item.get("examples", [])
+    if not isinstance(examples, list) or not all(isinstance(x, str) and x.strip() for x in examples):
+        fail("examples", "must be a list of messages that describe this sign")
+        examples = []
+    history = item.get("history", False)
+    if not isinstance(history, bool):
+        fail("history", "must be true or false")
+        history = False
+    return urgency, why, tuple(examples), history
 
 
 def _parse_rules(raw: Any, groups: set[str], fail: Callable[[str, str], None]) -> list[Rule]:
@@ -324,8 +468,8 @@ def _parse_rules(raw: Any, groups: set[str], fail: Callable[[str, str], None]) -
             names = frozenset(str(element).split("|"))
             for n in sorted(names - groups):
                 fail(f"{sub}.all", f"unknown word group {n!r} (define it under red_flags.words)")
-            if names & {NOT_GROUP, IGNORE_GROUP}:
-                fail(f"{sub}.all", f"'{NOT_GROUP}' and '{IGNORE_GROUP}' cannot be part of a rule")
+            if names & {NOT_GROUP, IGNORE_GROUP, *CUE_GROUPS}:
+                fail(f"{sub}.all", f"'{NOT_GROUP}', '{IGNORE_GROUP}' and cue groups cannot be part of a rule")
             elements.append(names)
         near = r.get("near")
         if near is not None and (isinstance(near, bool) or not isinstance(near, int) or near < 1):
@@ -337,7 +481,8 @@ def _parse_rules(raw: Any, groups: set[str], fail: Callable[[str, str], None]) -
             unless = []
         for n in sorted({str(u) for u in unless} - groups):
             fail(f"{sub}.unless", f"unknown word group {n!r}")
-        rules.append(Rule(tuple(elements), near, frozenset(str(u) for u in unless)))
+        urgency = _parse_urgency(r.get("urgency"), fail, f"{sub}.urgency")
+        rules.append(Rule(tuple(elements), near, frozenset(str(u) for u in unless), urgency))
     return rules
 
 
@@ -351,16 +496,20 @@ def detect_red_flag(kb: KnowledgeBase, text: str) -> RedFlag | None:
 
 
 def urgent_reply(kb: KnowledgeBase, flag: RedFlag) -> Reply:
-    """The urgent message: what was noticed, to get care now, and what to tell the doctor."""
+    """The urgent message: how soon to get care and why, what was noticed, what to tell the doctor."""
     flags: RedFlags | None = kb.red_flags
-    urgent = flags.urgent if flags is not None else FALLBACK_URGENT
     known = flags.get(flag.id) if flags is not None else None
+    level = flags.levels.get(flag.urgency) if flags is not None else None
+    title = level.title if level is not None else DEFAULT_TITLES[flag.urgency]
+    advice = level.advice if level is not None and level.advice else ""
+    advice = advice or (flags.urgent if flags is not None else FALLBACK_URGENT)
+    why = flag.why or (known.why if known is not None else "")
     tell = flag.tell or (known.tell if known is not None else "")
     general = flags.tell_doctor if flags is not None else ""
     parts = [
-        f"⚠️ {bold('Please get medical help today')}",
-        f"You mentioned: {bold(flag.label)}.",
-        esc(urgent),
+        f"{'🚨' if flag.urgency == 'emergency' else '⚠️'} {bold(title)}",
+        f"You mentioned: {bold(flag.label)}." + (f" {esc(why)}" if why else ""),
+        esc(advice),
     ]
     told = " ".join(t for t in (tell, general) if t)
     if told:
