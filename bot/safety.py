@@ -14,7 +14,7 @@ People describe these signs in their own words and with typos ("cant feel my inn
 - each sign says how soon to get care (`urgency`: emergency, today or soon), `why` in plain words, and
   `examples` that the tests check it catches; `levels` gives each urgency its heading and advice.
 
-Text is split into clauses at punctuation and "but"; words are normalised, and a word nobody uses in
+Text is split into clauses at punctuation and "but" (bot.safety_text); a word nobody uses in
 everyday English is corrected to the nearest red-flag word (one edit, two for long words) so "tingeling"
 still reads "tingling". Everything is built once at load; `detect` is pure and takes well under a
 millisecond on a typical message.
@@ -35,7 +35,7 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import CONCEPT_RE, ID_RE, KnowledgeBase, Report
 from bot.matching import everyday_words, normalise
 from bot.replies import Button, Reply, bold, esc, italic, rows
-from bot.safety_text import CUE_GROUPS, Cue, prepare, taken_back
+from bot.safety_text import CUE_GROUPS, Cue, split_clauses, taken_back
 
 NOT_GROUP = "not"
 IGNORE_GROUP = "ignore"
@@ -51,8 +51,6 @@ URGENCIES: tuple[Urgency, ...] = ("emergency", "today", "soon")
 Bad = Callable[[str | None, str, str], None]
 """bad(entry, field, message): one validation problem of the section."""
 
-_CLAUSE_MARK = re.compile(r"[.,;:!?\n]+")
-_BREAK, _BREAK_WORDS = "qqclauseqq", frozenset({"but", "however"})  # a clause ends at these words too
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 
@@ -158,20 +156,9 @@ class RedFlags:
         return [correct(w) for w in text.split()]
 
     def clauses(self, text: str) -> list[list[str]]:
-        """The message's clauses as corrected words: split at punctuation, "but", "however" and "though"
-        (not "even though"), in one pass over the normalised text."""
+        """The message's clauses (bot.safety_text.split_clauses), each word typo-corrected."""
         correct = object.__getattribute__(self, "_correct")
-        marked = _CLAUSE_MARK.sub(f" {_BREAK} ", _DIGIT_LETTER.sub(" ", prepare(text[:MAX_TEXT_CHARS])))
-        out: list[list[str]] = [[]]
-        prev = ""
-        for w in _REPEATS.sub(r"\1\1", normalise(marked)).split():
-            if w == _BREAK or w in _BREAK_WORDS or (w == "though" and prev != "even"):
-                if out[-1]:
-                    out.append([])
-            else:
-                out[-1].append(correct(w))
-            prev = w
-        return out
+        return [[correct(w) for w in clause] for clause in split_clauses(text[:MAX_TEXT_CHARS])]
 
     def units(self, text: str) -> list[Unit]:
         """The message as recognised phrases, longest first, with negation applied within each clause."""

@@ -1,4 +1,4 @@
-"""Reading a message for the red-flag detector: which recognised words are not meant literally or are over.
+"""Reading a message for the red-flag detector: its clauses, and which words it takes back.
 
 Pure functions, no Telegram: `bot.safety` finds the word groups of faq.yaml's `red_flags.words` in a message
 and asks these helpers which of them the message takes back. Four optional groups act as cues, never as
@@ -17,8 +17,11 @@ signs:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from bot.matching import normalise
 
 JOKE_GROUP = "joke"
 SERIOUS_GROUP = "serious"
@@ -27,12 +30,29 @@ ONGOING_GROUP = "ongoing"
 CUE_GROUPS = frozenset({JOKE_GROUP, SERIOUS_GROUP, PAST_GROUP, ONGOING_GROUP})
 OPENS_CLAUSE = 2  # a cue this few words into its clause comments on the clause before ("its gone now")
 
-_SYMBOLS = str.maketrans({"/": " ", "&": " and ", "+": " and "})
+_SYMBOLS = str.maketrans({"&": " and ", "+": " and "})
+_CLAUSE_MARK = re.compile(r"[.,;:!?\n]+")
+_BREAK, _BREAK_WORDS = "qqclauseqq", frozenset({"but", "however"})  # a clause ends at these words too
+_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+_REPEATS = re.compile(r"([a-z])\1{2,}")
 
 
-def prepare(text: str) -> str:
-    """Symbols people write in place of words: "24/7" -> "24 7", "bladder & bowels"."""
-    return text.translate(_SYMBOLS)
+def split_clauses(text: str) -> list[list[str]]:
+    """A message's clauses as normalised words ("3am" -> "3 am", "sooo" -> "soo"), in one pass.
+
+    A clause ends at punctuation and at "but", "however" and "though" (not "even though"); empty
+    clauses are dropped, so "fever, but gone now" is two clauses."""
+    marked = _CLAUSE_MARK.sub(f" {_BREAK} ", _DIGIT_LETTER.sub(" ", text.translate(_SYMBOLS)))
+    out: list[list[str]] = [[]]
+    prev = ""
+    for w in _REPEATS.sub(r"\1\1", normalise(marked)).split():
+        if w == _BREAK or w in _BREAK_WORDS or (w == "though" and prev != "even"):
+            if out[-1]:
+                out.append([])
+        else:
+            out[-1].append(w)
+        prev = w
+    return out
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,12 @@ def flagged(text: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------ the labelled sets
-RED_FLAG_SETS = ["red_flags.yaml", "red_flags_holdout.yaml", "red_flags_holdout2.yaml"]
+RED_FLAG_SETS = [
+    "red_flags.yaml",
+    "red_flags_holdout.yaml",
+    "red_flags_holdout2.yaml",
+    "red_flags_holdout3.yaml",
+]
 QUESTION_SETS = sorted(p.name for p in DATA.glob("*.yaml") if not p.name.startswith("red_flags"))
 
 
@@ -72,10 +77,13 @@ def test_the_sets_are_big_enough_to_mean_something() -> None:
     assert len(red) >= 30 and len(ordinary) >= 60
     red, ordinary = labelled("red_flags_holdout2.yaml")
     assert len(red) >= 120 and len(ordinary) >= 120
+    red, ordinary = labelled("red_flags_holdout3.yaml")
+    assert len(red) >= 45 and len(ordinary) >= 40
 
 
-def test_the_newest_held_out_set_covers_every_sign() -> None:
-    red, _ = labelled("red_flags_holdout2.yaml")
+@pytest.mark.parametrize("name", ["red_flags_holdout2.yaml", "red_flags_holdout3.yaml"])
+def test_the_newest_held_out_sets_cover_every_sign(name: str) -> None:
+    red, _ = labelled(name)
     caught = {flagged(m) for m in red}
     assert caught == {f.id for f in KB.red_flags.flags}
 
