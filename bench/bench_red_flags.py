@@ -28,7 +28,11 @@ from bot.knowledge import load_knowledge  # noqa: E402
 from bot.safety import detect_red_flag  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
-SHARED_EVAL = ROOT.parent.parent / "shared" / "eval"
+# ../shared/eval beside the checkout (or beside the folder of worktrees); optional, only measured
+SHARED_EVAL = next(
+    (p for p in (ROOT.parent / "shared" / "eval", ROOT.parent.parent / "shared" / "eval") if p.is_dir()),
+    ROOT.parent / "shared" / "eval",
+)
 
 
 def percentile(values: list[float], p: float) -> float:

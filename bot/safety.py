@@ -59,7 +59,7 @@ FALLBACK_URGENT = (
     "care today: an urgent care clinic, your doctor, or the emergency department."
 )
 DEFAULT_TITLES: dict[Urgency, str] = {
-    "emergency": "Call an emergency number or go to A&E now",
+    "emergency": "Go to A&E or call an emergency number now",
     "today": "Please get medical help today",
     "soon": "Please see a doctor within the next few days",
 }
