@@ -43,7 +43,7 @@ def load_or_exit(path: Path) -> KnowledgeBase:
         raise SystemExit(1) from None
 
 
-def match_json(query: str, m: Match, urgent: bool = False) -> dict[str, object]:
+def match_json(query: str, m: Match, urgent: bool = False, red_flag: str | None = None) -> dict[str, object]:
     confident = m.band == "confident" and m.entry is not None
     return {
         "query": query,
@@ -56,6 +56,7 @@ def match_json(query: str, m: Match, urgent: bool = False) -> dict[str, object]:
             {"id": c.entry.id, "score": c.score} for c in (m.candidates if not confident else m.alternatives)
         ],
         "urgent": urgent,
+        "red_flag": red_flag,  # the warning sign's id (faq.yaml red_flags.signs) when urgent
     }
 
 
@@ -82,7 +83,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     def one(q: str) -> str:
         if args.json:
             m = dialogue.matcher.match(q)
-            return json.dumps(match_json(q, m, dialogue.is_urgent(q)), ensure_ascii=False)
+            flag = dialogue.read(q)[0]
+            sign = flag.id if flag is not None else None
+            return json.dumps(match_json(q, m, flag is not None, sign), ensure_ascii=False)
         outcome = dialogue.on_text(q, None)
         return "\n\n".join(render_plain(r) for r in outcome.replies)
 

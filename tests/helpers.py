@@ -46,9 +46,17 @@ def assert_telegram_html(text: str) -> None:
 
 NONE = "None of these"
 
-# The taps that bring the check to each cause (the red-flag screen first).
+# How the urgent message opens, by how soon the sign needs care (faq.yaml: red_flags.levels).
+URGENT_HEADINGS = {
+    "emergency": "🚨 Go to A&E or call an emergency number now",
+    "today": "⚠️ Please get medical help today",
+    "soon": "⚠️ Please see a doctor within the next few days",
+}
+
+# The taps that bring the check to each cause (the two warning-sign screens first).
 CAUSE_PATHS = {
     "Incorrect form": [
+        NONE,
         NONE,
         "During the set",
         "Arches away from the seat",
@@ -58,6 +66,7 @@ CAUSE_PATHS = {
     ],
     "Muscle imbalances": [
         NONE,
+        NONE,
         "The next day",
         "Stays flat on the seat",
         "Hardly ever",
@@ -65,6 +74,7 @@ CAUSE_PATHS = {
         "No, it stays in my back",
     ],
     "Tight hamstrings": [
+        NONE,
         NONE,
         "During the set",
         "Lifts or rounds off the seat",
@@ -74,6 +84,7 @@ CAUSE_PATHS = {
     ],
     "Spinal stenosis": [
         NONE,
+        NONE,
         "After standing or walking a while",
         "Stays flat on the seat",
         "Twice a week or more",
@@ -81,6 +92,7 @@ CAUSE_PATHS = {
         "Into both legs when I stand or walk",
     ],
     "Herniated disc": [
+        NONE,
         NONE,
         "During the set",
         "Stays flat on the seat",

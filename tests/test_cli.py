@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYS = {"query", "id", "kind", "title", "score", "band", "alternatives", "urgent"}
+KEYS = {"query", "id", "kind", "title", "score", "band", "alternatives", "urgent", "red_flag"}
 
 
 def cli(

@@ -10,8 +10,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
+from typing import Literal
 
 KINDS = ("cause", "fix", "faq")
+Urgency = Literal["emergency", "today", "soon"]
+URGENCIES: tuple[Urgency, ...] = ("emergency", "today", "soon")
 FALLBACK_URGENT = (
     "This can be a sign that something needs a doctor's attention soon. Stop training and get medical "
     "care today: an urgent care clinic, your doctor, or the emergency department."
@@ -218,6 +221,8 @@ class RedFlag:
     id: str
     label: str
     tell: str = ""
+    urgency: Urgency = "today"
+    why: str = ""  # why a doctor should see it, in plain words; never a diagnosis
 
 
 @dataclass(frozen=True)
@@ -227,12 +232,23 @@ class Rule:
     all: tuple[frozenset[str], ...]
     near: int | None = None
     unless: frozenset[str] = frozenset()
+    urgency: Urgency | None = None  # raises the sign's urgency when this rule is the one that fires
 
 
 @dataclass(frozen=True)
 class Sign:
     flag: RedFlag
     rules: tuple[Rule, ...]
+    examples: tuple[str, ...] = ()
+    history: bool = False  # what is over still counts: a cancer in remission is a cancer history
+
+
+@dataclass(frozen=True)
+class Level:
+    """How one urgency is told: the heading and what to do."""
+
+    title: str
+    advice: str = ""
 
 
 @dataclass(frozen=True)
@@ -245,6 +261,7 @@ class RedFlagRules:
     prefixes: tuple[tuple[str, frozenset[str]], ...] = ()
     urgent: str = FALLBACK_URGENT
     tell_doctor: str = ""
+    levels: Mapping[str, Level] = field(default_factory=lambda: MappingProxyType({}))
 
     def get(self, flag_id: str) -> RedFlag | None:
         return next((f for f in self.flags if f.id == flag_id), None)

@@ -212,6 +212,8 @@ def _parse_question(
             options.append(option)
     if options and not any(o.weights or o.red_flag for o in options):
         fail("options", "no option points to a cause or a warning sign: the question tells nothing")
+    if first is True and options and not any(o.red_flag for o in options):
+        fail("first", "only warning signs come first: a first question needs red_flag options")
     if not ok or not isinstance(qid, str) or not text:
         return None
     hint, topic = _text(item.get("hint")) or "", _text(item.get("topic")) or ""

@@ -8,17 +8,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
-from bot.content.model import FALLBACK_URGENT, RedFlag, RedFlagRules, Rule, Sign
+from bot.content.model import FALLBACK_URGENT, URGENCIES, Level, RedFlag, RedFlagRules, Rule, Sign, Urgency
 from bot.content.problems import CONCEPT_RE, ID_RE, Bad, Report
 from bot.text import normalise
 
 NOT_GROUP = "not"
 IGNORE_GROUP = "ignore"
-SECTION_KEYS = {"urgent", "tell_doctor", "words", "signs"}
-SIGN_KEYS = {"id", "label", "tell", "when"}
-RULE_KEYS = {"all", "near", "unless"}
+# cue groups: words that take a sign back (bot.core.safety_text), never a sign themselves
+JOKE_GROUP = "joke"
+SERIOUS_GROUP = "serious"
+PAST_GROUP = "past"
+ONGOING_GROUP = "ongoing"
+CUE_GROUPS = frozenset({JOKE_GROUP, SERIOUS_GROUP, PAST_GROUP, ONGOING_GROUP})
+SECTION_KEYS = {"urgent", "tell_doctor", "words", "signs", "levels"}
+SIGN_KEYS = {"id", "label", "tell", "when", "urgency", "why", "examples", "history"}
+RULE_KEYS = {"all", "near", "unless", "urgency"}
+LEVEL_KEYS = {"title", "advice"}
 DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
 
 
@@ -49,6 +56,7 @@ def parse_red_flags(raw: Any, report: Report) -> RedFlagRules | None:
     phrases, prefixes = _parse_words(raw.get("words"), bad)
     groups = {g for gs in phrases.values() for g in gs} | {g for _, gs in prefixes for g in gs}
     signs = _parse_signs(raw.get("signs"), groups, bad)
+    levels = _parse_levels(raw.get("levels", {}), bad)
     if problems:
         return None
     return RedFlagRules(
@@ -58,7 +66,34 @@ def parse_red_flags(raw: Any, report: Report) -> RedFlagRules | None:
         prefixes=tuple(prefixes),
         urgent=urgent.strip(),
         tell_doctor=tell_doctor.strip(),
+        levels=MappingProxyType(levels),
     )
+
+
+def _parse_levels(raw: Any, bad: Bad) -> dict[str, Level]:
+    """`levels`: for each urgency, the heading of the urgent message and what to do (optional)."""
+    levels: dict[str, Level] = {}
+    if not isinstance(raw, dict):
+        bad(None, "red_flags.levels", f"must map urgencies ({', '.join(URGENCIES)}) to a title and advice")
+        return levels
+    for name, item in raw.items():
+        fld = f"red_flags.levels.{name}"
+        if name not in URGENCIES:
+            bad(None, fld, f"unknown urgency (allowed: {', '.join(URGENCIES)})")
+            continue
+        if not isinstance(item, dict):
+            bad(None, fld, "must be a mapping with title and advice")
+            continue
+        for key in sorted(set(item) - LEVEL_KEYS, key=str):
+            bad(None, f"{fld}.{key}", f"unknown key (allowed: {', '.join(sorted(LEVEL_KEYS))})")
+        title, advice = item.get("title"), item.get("advice", "")
+        if not isinstance(title, str) or not title.strip():
+            bad(None, f"{fld}.title", "missing or empty: the heading of the urgent message")
+        elif not isinstance(advice, str):
+            bad(None, f"{fld}.advice", "must be text")
+        else:
+            levels[name] = Level(" ".join(title.split()), " ".join(advice.split()))
+    return levels
 
 
 def _parse_words(
@@ -124,11 +159,45 @@ def _parse_signs(raw: Any, groups: set[str], bad: Bad) -> list[Sign]:
             fail("label", "missing or empty")
         if not isinstance(tell, str):
             fail("tell", "must be text: what to tell the doctor")
+        urgency, why, examples, history = _parse_sign_extras(item, lambda sub, msg: fail(sub, msg))
         rules = _parse_rules(item.get("when"), groups, lambda sub, msg: fail(sub, msg))
         if ok and isinstance(sid, str) and isinstance(label, str) and isinstance(tell, str):
             seen.add(sid)
-            signs.append(Sign(RedFlag(sid, label.strip(), tell.strip()), tuple(rules)))
+            flag = RedFlag(sid, label.strip(), tell.strip(), urgency, why)
+            signs.append(Sign(flag, tuple(rules), examples, history))
     return signs
+
+
+def _parse_urgency(raw: Any, fail: Callable[[str, str], None], sub: str) -> Urgency | None:
+    if raw is None:
+        return None
+    if raw not in URGENCIES:
+        fail(sub, f"must be one of {', '.join(URGENCIES)}")
+        return None
+    return cast(Urgency, raw)
+
+
+def _parse_sign_extras(
+    item: dict[Any, Any], fail: Callable[[str, str], None]
+) -> tuple[Urgency, str, tuple[str, ...], bool]:
+    """A sign's urgency, why, examples and history flag; a `soon` sign must say why it cannot wait."""
+    urgency = _parse_urgency(item.get("urgency", "today"), fail, "urgency") or "today"
+    why = item.get("why", "")
+    if not isinstance(why, str):
+        fail("why", "must be text: why a doctor should see it")
+        why = ""
+    why = " ".join(why.split())
+    if urgency != "today" and not why:
+        fail("why", f"missing: a sign with urgency {urgency} must say why, in plain words")
+    examples = item.get("examples", [])
+    if not isinstance(examples, list) or not all(isinstance(x, str) and x.strip() for x in examples):
+        fail("examples", "must be a list of messages that describe this sign")
+        examples = []
+    history = item.get("history", False)
+    if not isinstance(history, bool):
+        fail("history", "must be true or false")
+        history = False
+    return urgency, why, tuple(examples), history
 
 
 def _parse_rules(raw: Any, groups: set[str], fail: Callable[[str, str], None]) -> list[Rule]:
@@ -148,8 +217,8 @@ def _parse_rules(raw: Any, groups: set[str], fail: Callable[[str, str], None]) -
             names = frozenset(str(element).split("|"))
             for n in sorted(names - groups):
                 fail(f"{sub}.all", f"unknown word group {n!r} (define it under red_flags.words)")
-            if names & {NOT_GROUP, IGNORE_GROUP}:
-                fail(f"{sub}.all", f"'{NOT_GROUP}' and '{IGNORE_GROUP}' cannot be part of a rule")
+            if names & {NOT_GROUP, IGNORE_GROUP, *CUE_GROUPS}:
+                fail(f"{sub}.all", f"'{NOT_GROUP}', '{IGNORE_GROUP}' and cue groups cannot be part of a rule")
             elements.append(names)
         near = r.get("near")
         if near is not None and (isinstance(near, bool) or not isinstance(near, int) or near < 1):
@@ -161,5 +230,6 @@ def _parse_rules(raw: Any, groups: set[str], fail: Callable[[str, str], None]) -
             unless = []
         for n in sorted({str(u) for u in unless} - groups):
             fail(f"{sub}.unless", f"unknown word group {n!r}")
-        rules.append(Rule(tuple(elements), near, frozenset(str(u) for u in unless)))
+        urgency = _parse_urgency(r.get("urgency"), fail, f"{sub}.urgency")
+        rules.append(Rule(tuple(elements), near, frozenset(str(u) for u in unless), urgency))
     return rules

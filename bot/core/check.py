@@ -4,7 +4,7 @@ Content lives in faq.yaml's `questionnaire` section (validated by `bot.content.q
 module runs it as pure functions of (knowledge base, state, button data, time) -> replies and a new state,
 so every adapter (and every test) gets the same behaviour.
 
-A run asks `per_run` questions, fixed when it starts: the warning-signs question first (never skipped),
+A run asks `per_run` questions, fixed when it starts: the warning-sign screens first (never skipped),
 then the question closest to the entry the person came from, then the rest in file order. Any red-flag
 answer stops the check at once with the urgent message.
 

@@ -8,8 +8,13 @@ People describe these signs in their own words and with typos ("cant feel my inn
   but are not: "fell asleep", "leg day").
 - each sign lists rules; a rule fires when every one of its groups occurs (an element may offer
   alternatives, `pain|back`), optionally all within `near` words of one clause, and none of `unless` occurs.
+  A rule may raise its sign's urgency (`urgency: emergency` for both legs).
+- the cue groups `joke`, `serious`, `past` and `ongoing` take words back: "not literally", "gone now",
+  "years ago" (see bot.core.safety_text). A sign with `history: true` (cancer) still counts what is over.
+- each sign says how soon to get care (`urgency`: emergency, today or soon), `why` in plain words, and
+  `examples` that the tests check it catches; `levels` gives each urgency its heading and advice.
 
-Text is split into clauses at punctuation and "but"; words are normalised, and a word nobody uses in
+Text is split into clauses at punctuation and "but" (bot.core.safety_text); a word nobody uses in
 everyday English is corrected to the nearest red-flag word (one edit, two for long words) so "tingeling"
 still reads "tingling". Everything is built once at load; `detect` is pure and takes well under a
 millisecond on a typical message.
@@ -17,25 +22,28 @@ millisecond on a typical message.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from types import MappingProxyType
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.content.model import FALLBACK_URGENT, KnowledgeBase, RedFlag, RedFlagRules, Rule
-from bot.content.red_flags import DIGIT_LETTER, IGNORE_GROUP, NOT_GROUP
+from bot.content.model import FALLBACK_URGENT, KnowledgeBase, RedFlag, RedFlagRules, Rule, Urgency
+from bot.content.red_flags import CUE_GROUPS, IGNORE_GROUP, NOT_GROUP
+from bot.core.safety_text import Cue, split_clauses, taken_back
 from bot.replies import Button, Reply, bold, esc, italic, rows
-from bot.text import everyday_words, normalise
+from bot.text import everyday_words
 
 NEGATION_REACH = 3  # a cue like "no" covers the next three words of its clause: "no numbness or tingling"
 MAX_TEXT_CHARS = 20000  # a warning sign late in a long story still counts
 CORRECTIONS_KEPT = 20000  # words whose correction is remembered: a few MB at most
-
-_CLAUSE_SPLIT = re.compile(r"[.,;:!?\n]+|\s+but\s+|\s+though\s+|\s+however\s+", re.IGNORECASE)
-_REPEATS = re.compile(r"([a-z])\1{2,}")
+DEFAULT_TITLES: dict[Urgency, str] = {
+    "emergency": "Go to A&E or call an emergency number now",
+    "today": "Please get medical help today",
+    "soon": "Please see a doctor within the next few days",
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class Unit:
     start: int
     end: int
     negated: bool = False
+    past: bool = False  # over or long ago ("had a fever last week, gone now")
 
 
 class RedFlagDetector:
@@ -54,10 +63,17 @@ class RedFlagDetector:
 
     def __init__(self, rules: RedFlagRules) -> None:
         self.rules = rules
-        self._max_phrase = max((len(p) for p in rules.phrases), default=1)
         self._vocab = tuple(sorted({w for p in rules.phrases for w in p if len(w) >= 4 and w.isalpha()}))
         self._known = everyday_words() | {w for p in rules.phrases for w in p}
         self._correct = lru_cache(maxsize=CORRECTIONS_KEPT)(self._correct_uncached)
+        self._prefix_starts = tuple(p for p, _ in rules.prefixes)
+        sizes: dict[str, set[int]] = {}
+        for p in rules.phrases:
+            sizes.setdefault(p[0], set()).add(len(p))
+        # for each first word of a phrase, the lengths of its phrases, longest first
+        self._sizes: Mapping[str, tuple[int, ...]] = MappingProxyType(
+            {w: tuple(sorted(n, reverse=True)) for w, n in sizes.items()}
+        )
 
     # ------------------------------------------------------------------------------------ reading text
     def _correct_uncached(self, word: str) -> str:
@@ -68,28 +84,36 @@ class RedFlagDetector:
         best = process.extractOne(word, self._vocab, scorer=OSA.distance, score_cutoff=edits)
         return str(best[0]) if best else word
 
-    def words(self, clause: str) -> list[str]:
-        text = _REPEATS.sub(r"\1\1", normalise(DIGIT_LETTER.sub(" ", clause)))
-        return [self._correct(w) for w in text.split()]
+    def clauses(self, text: str) -> list[list[str]]:
+        """The message's clauses (bot.core.safety_text.split_clauses), each word typo-corrected."""
+        return [[self._correct(w) for w in clause] for clause in split_clauses(text[:MAX_TEXT_CHARS])]
 
     def units(self, text: str) -> list[Unit]:
         """The message as recognised phrases, longest first, with negation applied within each clause."""
+        sizes, starts = self._sizes, self._prefix_starts
         out: list[Unit] = []
-        for c, clause in enumerate(_CLAUSE_SPLIT.split(text[:MAX_TEXT_CHARS])):
-            words = self.words(clause)
+        cues: list[Cue] = []
+        for c, words in enumerate(self.clauses(text)):
             found: list[Unit] = []
-            i = 0
+            i, negation_reach = 0, -1
             while i < len(words):
+                if words[i] not in sizes and not words[i].startswith(starts):
+                    i += 1
+                    continue
                 size, groups = self._phrase_at(words, i)
-                if groups:
+                if groups & CUE_GROUPS:  # a negated cue is no cue: "it hasnt gone away"
+                    cues.extend(Cue(g, c, i) for g in sorted(groups & CUE_GROUPS) if i > negation_reach)
+                elif groups:
                     found.append(Unit(groups, c, i, i + size - 1))
+                    if NOT_GROUP in groups:
+                        negation_reach = i + size - 1 + NEGATION_REACH
                 i += size
-            out.extend(_negate(found))
-        return out
+            out.extend(_negate(found) if negation_reach >= 0 else found)
+        return _take_back(out, cues) if cues else out
 
     def _phrase_at(self, words: Sequence[str], i: int) -> tuple[int, frozenset[str]]:
-        for size in range(min(self._max_phrase, len(words) - i), 0, -1):
-            groups = self.rules.phrases.get(tuple(words[i : i + size]))
+        for size in self._sizes.get(words[i], ()):
+            groups = self.rules.phrases.get(tuple(words[i : i + size])) if size <= len(words) - i else None
             if groups:
                 return size, groups
         for prefix, groups in self.rules.prefixes:
@@ -105,9 +129,14 @@ class RedFlagDetector:
         units = [u for u in self.units(text) if not u.negated and IGNORE_GROUP not in u.groups]
         if not units:
             return None
+        present = [u for u in units if not u.past]
+        found = frozenset().union(*(u.groups for u in units))
         for sign in self.rules.signs:
-            if any(_fires(rule, units) for rule in sign.rules):
-                return sign.flag
+            for rule in sign.rules:
+                if all(element & found for element in rule.all) and _fires(
+                    rule, units if sign.history else present
+                ):
+                    return sign.flag if rule.urgency is None else replace(sign.flag, urgency=rule.urgency)
         return None
 
 
@@ -119,6 +148,17 @@ def _negate(units: list[Unit]) -> Iterator[Unit]:
             reach = u.end + NEGATION_REACH
             continue
         yield Unit(u.groups, u.clause, u.start, u.end, negated=u.start <= reach)
+
+
+def _take_back(units: Sequence[Unit], cues: Sequence[Cue]) -> list[Unit]:
+    """Jokes count as negated; what is over is marked past (a `history` sign still counts it)."""
+    back = taken_back(cues)
+    return [
+        Unit(
+            u.groups, u.clause, u.start, u.end, u.negated or back.joke(u.clause), back.over(u.clause, u.start)
+        )
+        for u in units
+    ]
 
 
 def _fires(rule: Rule, units: Sequence[Unit]) -> bool:
@@ -152,16 +192,20 @@ def detector_for(kb: KnowledgeBase) -> RedFlagDetector | None:
 
 
 def urgent_reply(kb: KnowledgeBase, flag: RedFlag) -> Reply:
-    """The urgent message: what was noticed, to get care now, and what to tell the doctor."""
+    """The urgent message: how soon to get care and why, what was noticed, what to tell the doctor."""
     flags = kb.red_flags
-    urgent = flags.urgent if flags is not None else FALLBACK_URGENT
     known = flags.get(flag.id) if flags is not None else None
+    level = flags.levels.get(flag.urgency) if flags is not None else None
+    title = level.title if level is not None else DEFAULT_TITLES[flag.urgency]
+    advice = level.advice if level is not None and level.advice else ""
+    advice = advice or (flags.urgent if flags is not None else FALLBACK_URGENT)
+    why = flag.why or (known.why if known is not None else "")
     tell = flag.tell or (known.tell if known is not None else "")
     general = flags.tell_doctor if flags is not None else ""
     parts = [
-        f"⚠️ {bold('Please get medical help today')}",
-        f"You mentioned: {bold(flag.label)}.",
-        esc(urgent),
+        f"{'🚨' if flag.urgency == 'emergency' else '⚠️'} {bold(title)}",
+        f"You mentioned: {bold(flag.label)}." + (f" {esc(why)}" if why else ""),
+        esc(advice),
     ]
     told = " ".join(t for t in (tell, general) if t)
     if told:

@@ -295,6 +295,18 @@ class TelegramDoor:
         if query is None:
             return
         results = []
+        if self.dialogue.is_urgent(query.query):  # a warning sign: the urgent message is the first result
+            urgent = self.dialogue.on_text(query.query, None, "group").replies[0]
+            title, _, rest = to_plain(urgent.text).partition("\n\n")
+            results.append(
+                InlineQueryResultArticle(
+                    id="red-flag",
+                    title=title,
+                    description=rest.split("\n\n")[0][:INLINE_DESCRIPTION_CHARS],
+                    input_message_content=InputTextMessageContent(urgent.text),
+                    reply_markup=render_keyboard(urgent.buttons, context.bot.username),
+                )
+            )
         for entry in self.dialogue.inline_results(query.query):
             reply = self.dialogue.entry_reply(entry, "group")
             summary = " ".join(to_plain(format_body(entry.answer)).split())

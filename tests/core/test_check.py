@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import CAUSE_PATHS, NONE
+from helpers import CAUSE_PATHS, NONE, URGENT_HEADINGS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,10 +35,13 @@ DIALOGUE = Dialogue.from_kb(KB)
 Q: Questionnaire = KB.questionnaire
 
 SIGN_TEXTS = {
-    "numbness": "my groin feels numb since this morning",
+    "saddle-numbness": "my groin feels numb since this morning",
+    "numbness": "pins and needles in my left foot since my back went",
     "bladder-bowel": "i can't control my bladder since my back went",
+    "sexual-dysfunction": "can't get an erection since I hurt my back",
     "leg-weakness": "my left foot is dragging when I walk",
     "fall-accident": "I fell off a wall yesterday and my back is sore",
+    "cancer-history": "I had lymphoma a few years back and now my lower back aches",
     "fever-weight-loss": "I have a fever and my lower back aches",
     "night-rest-pain": "my back pain wakes me up every night",
 }
@@ -121,14 +124,17 @@ def test_the_check_opens_with_the_warning_signs_then_one_question_per_message() 
     out = p.last
     assert out is not None and out.events == (CheckStarted(),)
     text = p.text()
-    assert "Quick check · 1/6" in text
+    assert "Quick check · 1/7" in text
     assert "do you have any of these?" in text
     labels = [b.label for b in p.buttons()]
     assert labels[-2:] == ["« Back", "✖ Cancel"]
-    assert NONE in labels and len(labels) == 9
+    assert NONE in labels and len(labels) == 8, "six options on the first screen, then Back and Cancel"
     p.tap(NONE)
     assert p.seen[0].edit, "answers edit the question message in place"
-    assert "Quick check · 2/6" in p.text() and "When does your lower back hurt?" in p.text()
+    assert "Quick check · 2/7" in p.text() and "And any of these?" in p.text()
+    assert len(p.buttons()) == 7, "five options on the second screen, then Back and Cancel"
+    p.tap(NONE)
+    assert "Quick check · 3/7" in p.text() and "When does your lower back hurt?" in p.text()
     assert [b.label for b in p.buttons()][-2:] == ["« Back", "✖ Cancel"]
 
 
@@ -153,7 +159,7 @@ def _neutral(qid: str) -> str:
 def test_every_run_asks_the_warning_signs_first_and_about_five_questions() -> None:
     for focus in (None, *(e.id for e in KB.entries)):
         plan = Q.plan(focus)
-        assert plan[0] == "warning-signs"
+        assert plan[:2] == ("warning-signs", "warning-signs-more")
         assert 5 <= len(plan) <= 7
         assert len(set(plan)) == len(plan)
 
@@ -175,7 +181,7 @@ def test_a_check_started_from_an_answer_asks_its_question_right_after_the_warnin
 ) -> None:
     p = started(entry)
     assert "do you have any of these?" in p.text()
-    p.tap(NONE)
+    p.answer(NONE, NONE)
     assert second in p.text()
 
 
@@ -220,12 +226,20 @@ def test_each_cause_can_come_out_on_top(cause: str) -> None:
     [
         (
             "tight-hamstrings",
-            [NONE, "No, not even close", "During the set", "Stays flat on the seat", "Twice a week or more"],
+            [
+                NONE,
+                NONE,
+                "No, not even close",
+                "During the set",
+                "Stays flat on the seat",
+                "Twice a week or more",
+            ],
             "Tight hamstrings",
         ),
         (
             "improve-form",
             [
+                NONE,
                 NONE,
                 "High, near the top edge",
                 "The next day",
@@ -249,6 +263,7 @@ def test_the_questions_only_asked_from_an_answer_decide_too(
 def test_a_tie_is_said_and_always_ordered_the_same_way() -> None:
     answers = [
         NONE,
+        NONE,
         "The next day",  # muscle imbalances 2
         "Arches away from the seat",  # incorrect form 3
         "Now and then",  # muscle imbalances 3
@@ -269,6 +284,7 @@ def test_a_tie_is_said_and_always_ordered_the_same_way() -> None:
 def test_nothing_stands_out_says_so_and_gives_the_general_advice() -> None:
     p = started()
     out = p.answer(
+        NONE,
         NONE,
         "The next day",
         "Stays flat on the seat",
@@ -314,17 +330,24 @@ def test_a_warning_sign_stops_the_check_at_once_wherever_it_is_asked(qid: str, l
     assert stopped.edit and "Check stopped" in stopped.text, "the question message loses its buttons"
     assert urgent.urgent and not urgent.edit, "the urgent message arrives as a new message"
     text = to_plain(urgent.text)
-    assert "Please get medical help today" in text
     flag = KB.red_flags.get(sign)
     assert flag is not None, f"option {label!r} names an unknown sign {sign!r}"
+    assert text.startswith(URGENT_HEADINGS[flag.urgency])
     assert flag.label in text and "Tell the doctor:" in text and flag.tell in text
-    assert "emergency" in text
 
 
-def test_the_warning_signs_question_covers_every_sign() -> None:
-    first = Q.questions[0]
-    assert first.first
-    assert {o.red_flag for o in first.options if o.red_flag} == {f.id for f in KB.red_flags.flags}
+def test_the_warning_sign_screens_come_first_and_cover_every_sign_in_a_few_short_buttons() -> None:
+    screens = [q for q in Q.questions if q.first]
+    assert (
+        [q.id for q in screens]
+        == list(Q.plan(None)[: len(screens)])
+        == ["warning-signs", "warning-signs-more"]
+    )
+    offered = [o.red_flag for q in screens for o in q.options if o.red_flag]
+    assert sorted(offered) == sorted(f.id for f in KB.red_flags.flags), "each sign once, none left out"
+    for q in screens:
+        assert len(q.options) <= 6 and len(q.text) <= 80, "a short screen, not a wall of text"
+        assert q.options[-1].label == NONE and q.options[-1].red_flag is None
 
 
 @pytest.mark.parametrize("sign", sorted(SIGN_TEXTS))
@@ -346,17 +369,17 @@ def test_back_on_the_first_question_stays_there_and_says_so() -> None:
     before = p.state
     out = p.tap("« Back")
     assert out.notice == "This is the first question."
-    assert "Quick check · 1/6" in p.text()
+    assert "Quick check · 1/7" in p.text()
     assert p.state is not None and before is not None and p.state.answers == before.answers
 
 
 def test_back_goes_to_the_previous_question_and_forgets_its_answer() -> None:
     p = started()
-    p.answer(NONE, "During the set")
-    assert "Quick check · 3/6" in p.text()
+    p.answer(NONE, NONE, "During the set")
+    assert "Quick check · 4/7" in p.text()
     p.tap("« Back")
-    assert "Quick check · 2/6" in p.text() and "When does your lower back hurt?" in p.text()
-    assert p.state is not None and p.state.answers == ("none",)
+    assert "Quick check · 3/7" in p.text() and "When does your lower back hurt?" in p.text()
+    assert p.state is not None and p.state.answers == ("none", "none")
     p.answer("The next day", "Stays flat on the seat", "Hardly ever", "Neither, or never checked")
     p.tap("No, it stays in my back")
     assert top_cause(p) == "Muscle imbalances"
@@ -364,7 +387,7 @@ def test_back_goes_to_the_previous_question_and_forgets_its_answer() -> None:
 
 def test_cancel_ends_the_check_and_its_buttons() -> None:
     p = started()
-    p.tap(NONE)
+    p.answer(NONE, NONE)
     old = p.buttons()
     out = p.tap("✖ Cancel")
     assert out.state is None and CheckCancelled() in out.events
@@ -387,8 +410,8 @@ def test_cancel_command_mid_way() -> None:
 def test_the_check_expires_after_thirty_minutes_of_silence() -> None:
     p = started()
     p.now += 29 * MINUTE
-    p.tap(NONE)
-    assert "Quick check · 2/6" in p.text(), "29 minutes is still in time"
+    p.answer(NONE, NONE)
+    assert "Quick check · 3/7" in p.text(), "29 minutes is still in time"
     p.now += 31 * MINUTE
     out = p.tap("During the set")
     assert out.state is None and CheckExpired() in out.events
@@ -407,16 +430,16 @@ def test_free_text_after_expiry_is_answered_with_a_polite_note() -> None:
 
 def test_free_text_mid_way_is_answered_and_the_check_continues_where_it_was() -> None:
     p = started()
-    p.answer(NONE, "During the set")
+    p.answer(NONE, NONE, "During the set")
     p.now += 20 * MINUTE
     out = p.say("where should my feet go on the leg press")
-    assert out.state is not None and out.state.step == 2
+    assert out.state is not None and out.state.step == 3
     assert out.replies[0].entry_id == "improve-form"
-    assert "still open at question 3/6" in p.text()
+    assert "still open at question 4/7" in p.text()
     p.now += 20 * MINUTE  # 40 minutes after the last tap, 20 after the message: still open
     p.tap("Continue the check")
     assert not p.seen[0].edit, "the question comes back as a new message, below the answer"
-    assert "Quick check · 3/6" in p.text()
+    assert "Quick check · 4/7" in p.text()
     p.answer("Lifts or rounds off the seat", "Twice a week or more", "Neither, or never checked")
     p.tap("No, it stays in my back")
     assert top_cause(p) == "Tight hamstrings"
@@ -424,7 +447,7 @@ def test_free_text_mid_way_is_answered_and_the_check_continues_where_it_was() ->
 
 def test_the_check_survives_a_restart_through_its_stored_form() -> None:
     p = started()
-    p.answer(NONE, "During the set", "Lifts or rounds off the seat")
+    p.answer(NONE, NONE, "During the set", "Lifts or rounds off the seat")
     assert p.state is not None
     stored = json.loads(json.dumps(p.state.to_dict()))
     again = Person(state=qn.CheckState.from_dict(stored), seen=p.seen, now=p.now + MINUTE)
@@ -448,12 +471,12 @@ def test_a_button_of_an_older_check_does_not_disturb_the_current_one() -> None:
 def test_a_second_tap_on_an_answered_question_changes_nothing() -> None:
     p = started()
     first = p.buttons()
-    p.tap(NONE)
+    p.answer(NONE, NONE)
     state = p.state
     p.seen = [Reply("first question", buttons=(tuple(first),))]
     out = p.tap(NONE)
     assert out.notice == "Already answered."
-    assert p.state == state and "Quick check · 2/6" in p.text()
+    assert p.state == state and "Quick check · 3/7" in p.text()
 
 
 def test_buttons_of_a_finished_check_have_ended() -> None:
@@ -578,11 +601,16 @@ def _weaken_hamstring_weights(section: dict[str, Any]) -> None:
 
 
 def _no_first(section: dict[str, Any]) -> None:
-    section["questions"][0]["first"] = False
+    for question in section["questions"]:
+        question["first"] = False
+
+
+def _first_without_warning_signs(section: dict[str, Any]) -> None:
+    _question(section, "core")["first"] = True
 
 
 def _duplicate_question(section: dict[str, Any]) -> None:
-    section["questions"].append(dict(section["questions"][1]))
+    section["questions"].append(dict(section["questions"][2]))
 
 
 def _missing_result(section: dict[str, Any]) -> None:
@@ -645,6 +673,11 @@ VALIDATION_CASES = [
         ["field 'questionnaire.causes.tight-hamstrings.start'", "unknown question id"],
     ),
     ("no warning-signs question first", _no_first, ["field 'questionnaire.questions'", "warning signs"]),
+    (
+        "a first question that asks no warning signs",
+        _first_without_warning_signs,
+        ["entry 'core'", "field 'questionnaire.questions[core].first'", "warning signs"],
+    ),
     ("duplicate question id", _duplicate_question, ["entry 'when'", "duplicate question id"]),
     (
         "label too long for a button",
@@ -663,7 +696,7 @@ VALIDATION_CASES = [
     (
         "per_run larger than the questions",
         _set(lambda s: s, "per_run", 12),
-        ["field 'questionnaire.per_run'", "only 8 are defined"],
+        ["field 'questionnaire.per_run'", "only 9 are defined"],
     ),
     (
         "offer too long",
@@ -722,29 +755,29 @@ def _chat(lines: list[str]) -> str:
 
 
 def test_the_terminal_chat_runs_the_whole_check() -> None:
-    # numbers pick the choices of the last message: None of these, During the set, Lifts..., Twice...,
-    # Neither..., No, it stays in my back
-    out = _chat(["/check", "7", "1", "2", "1", "3", "1"])
-    assert "Quick check · 1/6" in out and "Quick check · 6/6" in out
+    # numbers pick the choices of the last message: None of these (twice: two warning-sign screens),
+    # During the set, Lifts..., Twice..., Neither..., No, it stays in my back
+    out = _chat(["/check", "6", "5", "1", "2", "1", "3", "1"])
+    assert "Quick check · 1/7" in out and "Quick check · 7/7" in out
     result = out.split("Your check: what most likely fits", 1)[1]
     assert result.lstrip().startswith("1. Tight hamstrings")
     assert "Stretch your hamstrings" in result
 
 
 def test_the_terminal_chat_back_and_cancel() -> None:
-    # None of these, then Back (6th choice on question 2), then Cancel (9th choice on question 1)
-    out = _chat(["/check", "7", "6", "9"])
-    assert out.count("Quick check · 1/6") == 2, "Back returned to question 1"
+    # None of these, then Back (6th choice on question 2), then Cancel (8th choice on question 1)
+    out = _chat(["/check", "6", "6", "8"])
+    assert out.count("Quick check · 1/7") == 2, "Back returned to question 1"
     assert "Check cancelled" in out
 
 
 def test_the_terminal_chat_answers_free_text_mid_way() -> None:
-    out = _chat(["/check", "7", "where should my feet go on the leg press"])
+    out = _chat(["/check", "6", "5", "where should my feet go on the leg press"])
     assert "Fix: improve your form" in out
-    assert "Your quick check is still open at question 2/6." in out
+    assert "Your quick check is still open at question 3/7." in out
 
 
 def test_the_terminal_chat_stops_at_a_warning_sign() -> None:
-    out = _chat(["/check", "2"])
-    assert "Please get medical help today" in out
+    out = _chat(["/check", "3"])
+    assert URGENT_HEADINGS["emergency"] in out
     assert "changes in bladder or bowel control" in out

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import Harness, knowledge, settings_for, start_bot, stop_bot
 from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, edits, private_chat, sent, user
-from helpers import CAUSE_PATHS, NONE
+from helpers import CAUSE_PATHS, NONE, URGENT_HEADINGS
 from telegram.ext import Job
 from test_telegram_process import WAIT, BotProcess
 
@@ -32,7 +32,6 @@ from bot.telegram.checks import job_name, load_state
 MINUTE = 60.0
 ENDED = "This check has ended."
 EXPIRED_NOTE = "Your quick check closed after 30 minutes without an answer."
-URGENT = "Please get medical help today"
 
 KB = knowledge()
 Q: qn.Questionnaire = KB.questionnaire  # type: ignore[assignment]
@@ -176,6 +175,7 @@ async def test_each_step_edits_the_same_message_and_shows_progress(me: Person) -
     assert me.labels()[-2:] == ["« Back", "✖ Cancel"]
     path = [
         NONE,
+        NONE,
         "During the set",
         "Stays flat on the seat",
         "Twice a week or more",
@@ -225,6 +225,7 @@ async def test_a_tie_names_both_causes_in_the_article_order(me: Person) -> None:
     await check(me)
     await me.answer(
         NONE,
+        NONE,
         "The next day",
         "Arches away from the seat",
         "Now and then",
@@ -240,6 +241,7 @@ async def test_a_tie_names_both_causes_in_the_article_order(me: Person) -> None:
 async def test_nothing_stands_out_gives_the_general_advice(me: Person, kb: KnowledgeBase) -> None:
     await check(me)
     await me.answer(
+        NONE,
         NONE,
         "The next day",
         "Stays flat on the seat",
@@ -278,7 +280,7 @@ RED_FLAG_CASES = _red_flag_cases()
 def test_the_warning_sign_cases_cover_every_red_flag_option() -> None:
     options = {(q.id, o.id) for q in Q.questions for o in q.options if o.red_flag is not None}
     assert {(qid, oid) for _, _, qid, oid in RED_FLAG_CASES} == options
-    assert {p for _, p, qid, _ in RED_FLAG_CASES if qid == "legs"} == {1, 5}, "asked early and late"
+    assert {p for _, p, qid, _ in RED_FLAG_CASES if qid == "legs"} == {2, 6}, "asked early and late"
 
 
 @pytest.mark.parametrize(
@@ -308,7 +310,7 @@ async def test_a_warning_sign_stops_the_check_at_once(
     flag = kb.red_flags.get(sign)  # type: ignore[union-attr]
     assert flag is not None
     plain = to_plain(urgent.text)
-    assert plain.startswith(f"⚠️ {URGENT}")
+    assert plain.startswith(URGENT_HEADINGS[flag.urgency])
     assert f"You mentioned: {flag.label}." in plain and "Tell the doctor:" in plain and flag.tell in plain
     assert me.state() is None and me.timers() == ()
 
@@ -325,10 +327,10 @@ def bot_message(person: Person, message: Json) -> Json:
 
 async def test_a_warning_sign_typed_mid_check_comes_first_and_ends_the_check(me: Person) -> None:
     question = await check(me)
-    await me.answer(NONE, "During the set")
+    await me.answer(NONE, NONE, "During the set")
     calls = await me.say("cant feel my inner thighs since leg day")
     first, *_ = sent(calls)
-    assert to_plain(first.text).startswith(f"⚠️ {URGENT}")
+    assert to_plain(first.text).startswith(URGENT_HEADINGS["emergency"])
     assert "still open" not in " ".join(c.text for c in sent(calls))
     assert me.state() is None and me.timers() == ()
     await me.tap("Lifts or rounds off the seat", on=bot_message(me, question))
@@ -338,7 +340,7 @@ async def test_a_warning_sign_typed_mid_check_comes_first_and_ends_the_check(me:
 async def test_a_warning_sign_in_a_private_message_is_answered_urgently_first(me: Person) -> None:
     calls = await me.say("peeing myself after the leg press, should I use a belt?")
     first = sent(calls)[0]
-    assert to_plain(first.text).startswith(f"⚠️ {URGENT}"), "the urgent message comes before any answer"
+    assert to_plain(first.text).startswith(URGENT_HEADINGS["emergency"]), "the urgent message comes first"
     assert "bladder or bowel" in first.text
 
 
@@ -348,7 +350,7 @@ async def test_a_warning_sign_in_a_group_is_answered_urgently_for_everyone_who_a
     for person in (alice, bob):  # never shortened to "I answered this a few minutes ago"
         asked, calls = await bot.say(supergroup, person, f"@{BOT_USERNAME} peeing myself after the leg press")
         first = sent(calls)[0]
-        assert to_plain(first.text).startswith(f"⚠️ {URGENT}")
+        assert to_plain(first.text).startswith(URGENT_HEADINGS["emergency"])
         assert first.quoted == asked["message_id"]
 
 
@@ -361,14 +363,14 @@ async def test_back_on_the_first_question_stays_there(me: Person) -> None:
     assert not sent(calls)
     assert bot_message(me, first)["text"] == first["text"] and me.text() == before
     await me.tap(NONE)
-    assert "2/6" in me.text()
+    assert "2/7" in me.text()
     await me.tap("« Back")
-    assert "Quick check · 1/6" in me.text(), "Back from the second question returns to the first"
+    assert "Quick check · 1/7" in me.text(), "Back from the second question returns to the first"
 
 
 async def test_cancel_button_ends_the_check_and_its_buttons(me: Person) -> None:
     await check(me)
-    await me.tap(NONE)
+    await me.answer(NONE, NONE)
     step_two = dict(me.message)
     calls = await me.tap("✖ Cancel")
     assert me.notice() == "Check cancelled." and not sent(calls)
@@ -379,12 +381,12 @@ async def test_cancel_button_ends_the_check_and_its_buttons(me: Person) -> None:
     await me.tap("During the set", on=step_two)
     assert me.notice() == ENDED
     calls = await me.tap("Start a new check")
-    assert len(sent(calls)) == 1 and "Quick check · 1/6" in me.text()
+    assert len(sent(calls)) == 1 and "Quick check · 1/7" in me.text()
 
 
 async def test_cancel_command_mid_way(me: Person) -> None:
     question = await check(me)
-    await me.tap(NONE)
+    await me.answer(NONE, NONE)
     calls = await me.say("/cancel")
     assert [c.text for c in sent(calls)] == ["Check cancelled. Ask me anything, or start again with /check."]
     assert me.state() is None and me.timers() == ()
@@ -397,7 +399,7 @@ async def test_cancel_command_mid_way(me: Person) -> None:
 # ----------------------------------------------------------------------------------------------- expiry
 async def test_thirty_minutes_of_silence_closes_the_check_with_a_note(me: Person, clock: Clock) -> None:
     question = await check(me)
-    await me.tap(NONE)
+    await me.answer(NONE, NONE)
     (timer,) = me.timers()
     clock.advance(31)
     before = len(me.bot.fake.calls)
@@ -428,7 +430,7 @@ async def test_every_step_restarts_the_thirty_minutes(me: Person, clock: Clock) 
     await check(me)
     (first,) = me.timers()
     clock.advance(20)
-    await me.tap(NONE)
+    await me.answer(NONE, NONE)
     (second,) = me.timers()
     assert second is not first, "one timer per person and chat, moved with each step"
     clock.advance(20)  # 40 minutes after /check, 20 after the last answer
@@ -437,7 +439,7 @@ async def test_every_step_restarts_the_thirty_minutes(me: Person, clock: Clock) 
     assert not sent(me.bot.fake.calls[before:]), "no note while the check is still in time"
     assert me.state() is not None
     calls = await me.tap("During the set")
-    assert edits(calls) and "Quick check · 3/6" in me.text()
+    assert edits(calls) and "Quick check · 4/7" in me.text()
 
 
 async def test_a_timer_of_a_replaced_check_stays_quiet(me: Person, clock: Clock) -> None:
@@ -456,7 +458,7 @@ async def test_a_timer_of_a_replaced_check_stays_quiet(me: Person, clock: Clock)
 async def test_after_thirty_minutes_a_tap_or_a_message_gets_the_note_too(me: Person, clock: Clock) -> None:
     """However the timer went (a restart, a busy bot), the next tap or message says the check closed."""
     await check(me)
-    await me.tap(NONE)
+    await me.answer(NONE, NONE)
     step_two = dict(me.message)
     clock.advance(31)
     await me.tap("During the set")
@@ -483,7 +485,7 @@ async def test_a_restart_mid_way_continues_at_the_same_step(
     me = Person(first, dm, alice)
     try:
         question = await check(me)
-        await me.answer(NONE, "During the set")
+        await me.answer(NONE, NONE, "During the set")
     finally:
         await stop_bot(first)
 
@@ -495,7 +497,7 @@ async def test_a_restart_mid_way_continues_at_the_same_step(
         calls = await me.tap("Lifts or rounds off the seat", on=bot_message(me, question))
         (edit,) = edits(calls)
         assert edit.params["message_id"] == question["message_id"]
-        assert "Quick check · 4/6" in me.text()
+        assert "Quick check · 5/7" in me.text()
         await me.answer("Twice a week or more", "Neither, or never checked", "No, it stays in my back")
         assert top_cause(me.text()) == "Tight hamstrings"
     finally:
@@ -556,7 +558,7 @@ async def test_a_check_survives_kill_9_at_the_same_step(fake: FakeTelegram, tmp_
     await first.start()
     _, question = await first.ask(chat, alice, "/check")
     message = fake.bot_message(chat["id"], max(k[1] for k in fake.messages if k[0] == chat["id"]))
-    assert "Quick check · 1/6" in to_plain(question.text)
+    assert "Quick check · 1/7" in to_plain(question.text)
 
     async def tap(label: str) -> Call:
         before = len(fake.calls)
@@ -566,7 +568,8 @@ async def test_a_check_survives_kill_9_at_the_same_step(fake: FakeTelegram, tmp_
             lambda c: c.method == "editMessageText" and fake.calls.index(c) >= before, WAIT
         )
 
-    assert "Quick check · 2/6" in to_plain((await tap(NONE)).text)
+    assert "Quick check · 2/7" in to_plain((await tap(NONE)).text)
+    assert "Quick check · 3/7" in to_plain((await tap(NONE)).text)
     assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
 
     second = BotProcess(fake, tmp_path / "data")
@@ -574,7 +577,7 @@ async def test_a_check_survives_kill_9_at_the_same_step(fake: FakeTelegram, tmp_
     try:
         edit = await tap("During the set")
         assert edit.params["message_id"] == message["message_id"]
-        assert "Quick check · 3/6" in to_plain(edit.text)
+        assert "Quick check · 4/7" in to_plain(edit.text)
     finally:
         await second.stop(signal.SIGKILL)
 
@@ -582,12 +585,12 @@ async def test_a_check_survives_kill_9_at_the_same_step(fake: FakeTelegram, tmp_
 # ------------------------------------------------------------------------------------ free text mid-way
 async def test_free_text_mid_way_is_answered_then_the_check_continues(me: Person) -> None:
     question = await check(me)
-    await me.answer(NONE, "During the set")
+    await me.answer(NONE, NONE, "During the set")
     waiting = bot_message(me, question)
     calls = await me.say("where should my feet go on the leg press")
     answer, offer = sent(calls)
     assert answer.text.startswith("<b>Fix: improve your form</b>"), "the question is answered normally"
-    assert offer.text == "Your quick check is still open at question 3/6."
+    assert offer.text == "Your quick check is still open at question 4/7."
     assert offer.button_labels == ["Continue the check", "Cancel the check"]
     assert not edits(calls) and bot_message(me, question) == waiting, "the check message is left as it was"
 
@@ -595,7 +598,7 @@ async def test_free_text_mid_way_is_answered_then_the_check_continues(me: Person
     assert len(sent(calls)) == 1 and not edits(calls)
     resumed = me.message
     assert resumed["message_id"] > question["message_id"], "the question comes back below the answer"
-    assert "Quick check · 3/6" in me.text() and "At the bottom of the rep" in me.text()
+    assert "Quick check · 4/7" in me.text() and "At the bottom of the rep" in me.text()
     await me.answer("Lifts or rounds off the seat", "Twice a week or more", "Neither, or never checked")
     calls = await me.tap("No, it stays in my back")
     assert edits(calls)[0].params["message_id"] == resumed["message_id"]
@@ -613,7 +616,7 @@ async def test_cancel_from_the_open_check_note(me: Person) -> None:
 # ------------------------------------------------------------------------------------------ stale buttons
 async def test_buttons_of_an_older_check_have_ended_and_leave_the_new_one_alone(me: Person) -> None:
     old = await check(me)
-    await me.tap(NONE)
+    await me.answer(NONE, NONE)
     old = bot_message(me, old)
     new = await check(me)
     current = me.state()
@@ -624,14 +627,14 @@ async def test_buttons_of_an_older_check_have_ended_and_leave_the_new_one_alone(
     assert me.state() == current
     assert bot_message(me, new)["text"] == new["text"]
     await me.tap(NONE, on=new)
-    assert "Quick check · 2/6" in me.text()
+    assert "Quick check · 2/7" in me.text()
 
 
 async def test_buttons_of_a_finished_check_have_ended(me: Person) -> None:
     await check(me)
-    await me.tap(NONE)
+    await me.answer(NONE, NONE)
     step_two = dict(me.message)
-    await me.answer(*CAUSE_PATHS["Herniated disc"][1:])
+    await me.answer(*CAUSE_PATHS["Herniated disc"][2:])
     assert top_cause(me.text()) == "Herniated disc"
     for text in ("During the set", "« Back", "✖ Cancel"):
         calls = await me.tap(text, on=step_two)
@@ -641,11 +644,11 @@ async def test_buttons_of_a_finished_check_have_ended(me: Person) -> None:
 
 async def test_a_second_tap_on_an_answered_question_changes_nothing(me: Person) -> None:
     first = await check(me)
-    await me.tap(NONE)
+    await me.answer(NONE, NONE)
     state = me.state()
     await me.tap(NONE, on=first)
     assert me.notice() == "Already answered."
-    assert me.state() == state and "Quick check · 2/6" in me.text()
+    assert me.state() == state and "Quick check · 3/7" in me.text()
 
 
 @pytest.mark.parametrize(
@@ -678,8 +681,8 @@ async def test_the_offer_after_an_answer_says_what_the_check_is_for(me: Person) 
     offer = button_of(me.message, "Check if tight hamstrings are behind your pain")
     assert offer["callback_data"] == "c:tight-hamstrings"
     calls = await me.tap("Check if tight hamstrings are behind your pain")
-    assert len(sent(calls)) == 1 and "Quick check · 1/6" in me.text()
-    await me.tap(NONE)
+    assert len(sent(calls)) == 1 and "Quick check · 1/7" in me.text()
+    await me.answer(NONE, NONE)
     assert "Standing with straight knees, can you touch your toes?" in me.text()
 
     calls = await me.say("my back hurts after leg press")
@@ -705,8 +708,8 @@ async def test_deep_links_open_the_check_in_private(me: Person, payload: str, se
     if second is None:
         assert sent(calls)[0].text.startswith("Hi! I'm"), "an unknown entry falls back to the welcome"
         return
-    assert "Quick check · 1/6" in me.text()
-    await me.tap(NONE)
+    assert "Quick check · 1/7" in me.text()
+    await me.answer(NONE, NONE)
     assert second in me.text()
 
 
@@ -730,6 +733,7 @@ async def test_a_group_links_each_person_to_their_own_check_in_private(
     await check(b, f"/start {bob_link}")
     alice_path = [
         NONE,
+        NONE,
         "No, not even close",
         "During the set",
         "Stays flat on the seat",
@@ -739,9 +743,9 @@ async def test_a_group_links_each_person_to_their_own_check_in_private(
     for n in range(len(bob_path)):
         if n < len(alice_path):
             await a.tap(alice_path[n])
-            assert f"· {n + 2}/6" in a.text()
+            assert f"· {n + 2}/7" in a.text()
         await b.tap(bob_path[n])
-        assert a.state() is not None and a.state().step == min(n + 1, 5)  # type: ignore[union-attr]
+        assert a.state() is not None and a.state().step == min(n + 1, 6)  # type: ignore[union-attr]
     assert top_cause(b.text()) == "Herniated disc"
     await a.tap("Neither, or never checked")
     assert top_cause(a.text()) == "Tight hamstrings"
@@ -755,7 +759,7 @@ async def test_in_a_group_a_button_acts_for_whoever_pressed_it(
     """Alice has a check open in private; Bob tapping the group's buttons never touches it."""
     a = Person(bot, private_chat(alice), alice)
     await check(a)
-    await a.tap(NONE)
+    await a.answer(NONE, NONE)
     alice_state = a.state()
     _, calls = await bot.say(group, alice, f"@{BOT_USERNAME} are my tight hamstrings why my back rounds?")
     answer = bot.message_of(sent(calls)[0])
@@ -769,4 +773,4 @@ async def test_in_a_group_a_button_acts_for_whoever_pressed_it(
     assert deep_link_payload(offer) == "check-tight-hamstrings" and "callback_data" not in offer
     assert a.state() == alice_state and load_state(bot.app.user_data.get(bob["id"]), str(group["id"])) is None
     await a.tap("During the set")
-    assert "Quick check · 3/6" in a.text()
+    assert "Quick check · 4/7" in a.text()
