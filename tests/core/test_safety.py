@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import statistics
-import time
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -96,23 +94,6 @@ def test_each_signs_examples_are_caught_as_that_sign(sign: str) -> None:
     examples = next(s.examples for s in KB.red_flags.signs if s.flag.id == sign)
     assert len(examples) >= 2, "every sign shows at least two examples in faq.yaml"
     assert [flagged(e) for e in examples] == [sign] * len(examples)
-
-
-def test_detection_is_fast() -> None:
-    red, ordinary = labelled("red_flags.yaml")
-    messages = red + ordinary
-    for m in messages:  # warm the typo cache, as a running bot would be
-        flagged(m)
-    timings = []
-    for m in messages:
-        t = time.perf_counter()
-        flagged(m)
-        timings.append(time.perf_counter() - t)
-    assert statistics.median(timings) < 0.001
-    long_story = " ".join(ordinary) * 3
-    t = time.perf_counter()
-    flagged(long_story)
-    assert time.perf_counter() - t < 0.25
 
 
 # ------------------------------------------------------------------------------------ words, not sentences
