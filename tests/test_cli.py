@@ -133,3 +133,18 @@ def test_a_reader_that_goes_away_is_not_an_error() -> None:
         proc.stdin.close()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in proc.stderr.read()
+
+
+def test_ask_and_check_start_without_the_telegram_door_or_the_report() -> None:
+    """A one-off question must not pay for python-telegram-bot, httpx, SQLite or the report."""
+    probe = (
+        "import sys; from bot.cli import main; main(sys.argv[1:]); "
+        "print('LOADED', sorted({m.split('.')[0] for m in sys.modules} & {'telegram', 'httpx', 'sqlite3'}"
+        " | {m for m in sys.modules if m in ('bot.report', 'bot.storage.summary')}))"
+    )
+    for args in (["ask", "why does my back hurt on the leg press"], ["check"]):
+        r = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+        )
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip().splitlines()[-1] == "LOADED []", (args, r.stdout)
