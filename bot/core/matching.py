@@ -87,6 +87,7 @@ class Match:
     score: float  # 0-100
     alternatives: tuple[Candidate, ...]  # runner-ups, best first
     reason: str = ""  # why it abstained, for logs and the maintainer's report
+    partial: bool = False  # off topic, but near what the bot knows: `alternatives` are the nearest answers
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
@@ -349,9 +350,13 @@ class Matcher:
         return a.id in rb or b.id in ra or bool(ra & rb)
 
     # ------------------------------------------------------------------------------------------ match
-    def match(self, text: str) -> Match:
+    def match(self, text: str, on_topic: bool = False) -> Match:
+        """The best entry for `text`; with `on_topic` (a follow-up in a conversation about the leg press)
+        the gate is skipped, but a message must still name something specific to be answered."""
         analysis = self.analyse(text)
-        reason = self.gate(analysis.concepts, analysis.strangers)
+        if on_topic and not self._specific(analysis.terms):
+            return Match("none", None, 0.0, (), "nothing specific")
+        reason = None if on_topic else self.gate(analysis.concepts, analysis.strangers)
         # a question that itself names the leg press or the back is on topic whatever the story around it
         # mentions ("my quads are growing… does a belt protect my back on the leg press?"); a weak subject
         # or a question without that anchor cannot override the story
