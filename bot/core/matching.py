@@ -193,6 +193,17 @@ class Matcher:
             t: [(i, w) for w, i in sorted(p, reverse=True)[:POSTINGS_LIMIT]] for t, p in postings.items()
         }
         self._related = {e.id: frozenset(e.related) for e in kb.entries}
+        self._general = self._general_entry(docs)
+        self._near_topic = cfg.anchors | cfg.subjects | cfg.weak_subjects
+
+    def _general_entry(self, docs: Sequence[tuple[int, frozenset[str]]]) -> int | None:
+        """The entry that answers on-topic messages naming nothing specific ("leg presses kill my lower
+        back"): the one with the most questions of its own that name nothing specific either."""
+        unspecific: dict[int, int] = defaultdict(int)
+        for i, terms in docs:
+            if terms and not any(self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms):
+                unspecific[i] += 1
+        return max(unspecific, key=lambda i: (unspecific[i], -i)) if unspecific else None
 
     # ----------------------------------------------------------------------------------- term handling
     def _weight(self, term: str) -> float:
@@ -364,12 +375,16 @@ class Matcher:
         if reason and asked & self.cfg.anchors and self.gate(asked, strangers=1) is None:
             reason = None  # the story mentions something else, but the question itself is on topic
         if reason:
-            return Match("none", None, 0.0, (), reason)
+            return self._off_topic(analysis, reason)
         ranked = self.rank(analysis)
         if not ranked:
             return Match("none", None, 0.0, (), "no known words")
         top, rest = ranked[0], tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
         cfg = self.cfg
+        if top.score < cfg.unsure and self._unspecific(analysis) and self._general is not None:
+            general = self.kb.entries[self._general]
+            others = tuple(c for c in ranked if c.entry is not general)[:MAX_ALTERNATIVES]
+            return Match("confident", general, max(top.score, cfg.confident), others)
         if top.score < cfg.unsure:
             return Match("none", None, top.score, tuple(ranked[:MAX_ALTERNATIVES]), "low score")
         near = [c for c in rest if top.score - c.score < cfg.margin]
@@ -379,6 +394,19 @@ class Matcher:
             band = "confident" if top.score >= cfg.confident else "unsure"
             top, rest = self._tie_break(top, near, ranked)
         return Match(band, top.entry, top.score, rest)
+
+    def _unspecific(self, analysis: Analysis) -> bool:
+        """On topic through two anchors (the leg press and the back), and nothing rarer named."""
+        known = [t for t in analysis.terms if t in self._idf]
+        return len(analysis.concepts & self.cfg.anchors) >= 2 and not self._specific(known)
+
+    def _off_topic(self, analysis: Analysis, reason: str) -> Match:
+        """Abstain; when the message is near what the bot knows (the back, a belt), the nearest answers
+        come along so that the reply can say honestly what the bot does know."""
+        if not analysis.concepts & self._near_topic:
+            return Match("none", None, 0.0, (), reason)
+        near = [c for c in self.rank(analysis) if c.score >= self.cfg.unsure / 2][:MAX_ALTERNATIVES]
+        return Match("none", None, 0.0, tuple(near), reason, partial=bool(near))
 
     def _tie_break(
         self, top: Candidate, near: list[Candidate], ranked: list[Candidate]
