@@ -29,6 +29,8 @@ MAX_QUERY_CHARS = 6000  # longer messages keep their head and tail: the question
 WORD_WEIGHT_CAP = 1.2  # words outside the concept map never outweigh a concept
 CONCEPT_BOOST = 2.0
 OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
+STORY_RATIO = 2.0  # a story with more than this many terms per term of the question weighs less...
+MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
 SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
 MAX_ALTERNATIVES = 3
 POSTINGS_LIMIT = 500  # candidates a single term may contribute (only bites on very large knowledge bases)
@@ -261,13 +263,27 @@ class Matcher:
     def analyse(self, text: str) -> Analysis:
         text = _clip_query(text)
         sentences = split_sentences(text, self._question_words) or [(text, False)]
+        if len(sentences) > 1 and any(s.endswith("?") for s, _ in sentences):
+            # a question mark says which clause asks more surely than a first word ("ok so a bit of
+            # background, ..."): in a long post the story seldom ends with one
+            sentences = [(s, s.endswith("?")) for s, _ in sentences]
         per_sentence = [(self._concepts_and_words(self._words(s)), asks) for s, asks in sentences]
         # the clause that asks leads when it names something specific; "is that why?" points back instead
         leads = [asks and self._specific(terms) for terms, asks in per_sentence]
         weights: dict[str, float] = {}
         asked: set[str] = set()
+        story = OTHER_SENTENCE_WEIGHT
+        if any(leads):
+            # a story many times longer than its question says less, term for term, than a short one
+            n_lead = len(
+                {t for (terms, _), lead in zip(per_sentence, leads, strict=True) if lead for t in terms}
+            )
+            n_story = len(
+                {t for (terms, _), lead in zip(per_sentence, leads, strict=True) if not lead for t in terms}
+            )
+            story *= max(MIN_STORY_SHARE, min(1.0, STORY_RATIO * n_lead / max(1, n_story)))
         for (terms, _), lead in zip(per_sentence, leads, strict=True):
-            factor = 1.0 if lead or not any(leads) else OTHER_SENTENCE_WEIGHT
+            factor = 1.0 if lead or not any(leads) else story
             for t in terms:
                 weights[t] = max(weights.get(t, 0.0), factor)
             if lead:
