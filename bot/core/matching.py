@@ -31,6 +31,8 @@ CONCEPT_BOOST = 2.0
 OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
 STORY_RATIO = 2.0  # a story with more than this many terms per term of the question weighs less...
 MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
+LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often names the condition
+MAX_UNSPECIFIC_TERMS = 12  # a longer message that names nothing specific is a story, not a plain complaint
 SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
 MAX_ALTERNATIVES = 3
 POSTINGS_LIMIT = 500  # candidates a single term may contribute (only bites on very large knowledge bases)
@@ -197,6 +199,8 @@ class Matcher:
         self._related = {e.id: frozenset(e.related) for e in kb.entries}
         self._general = self._general_entry(docs)
         self._near_topic = cfg.anchors | cfg.subjects | cfg.weak_subjects
+        # concepts that only ever mark a message as being about something else: evidence against the topic
+        self._elsewhere = frozenset(c for rule in cfg.off_topic for c in rule.concepts) - self._near_topic
 
     def _general_entry(self, docs: Sequence[tuple[int, frozenset[str]]]) -> int | None:
         """The entry that answers on-topic messages naming nothing specific ("leg presses kill my lower
@@ -273,15 +277,11 @@ class Matcher:
         weights: dict[str, float] = {}
         asked: set[str] = set()
         story = OTHER_SENTENCE_WEIGHT
-        if any(leads):
+        n_lead = len({t for (terms, _), lead in zip(per_sentence, leads, strict=True) if lead for t in terms})
+        n_story = sum(len(terms) for (terms, _), lead in zip(per_sentence, leads, strict=True) if not lead)
+        if any(leads) and n_story > LONG_STORY_TERMS:
             # a story many times longer than its question says less, term for term, than a short one
-            n_lead = len(
-                {t for (terms, _), lead in zip(per_sentence, leads, strict=True) if lead for t in terms}
-            )
-            n_story = len(
-                {t for (terms, _), lead in zip(per_sentence, leads, strict=True) if not lead for t in terms}
-            )
-            story *= max(MIN_STORY_SHARE, min(1.0, STORY_RATIO * n_lead / max(1, n_story)))
+            story *= max(MIN_STORY_SHARE, min(1.0, STORY_RATIO * n_lead / n_story))
         for (terms, _), lead in zip(per_sentence, leads, strict=True):
             factor = 1.0 if lead or not any(leads) else story
             for t in terms:
@@ -412,8 +412,11 @@ class Matcher:
         return Match(band, top.entry, top.score, rest)
 
     def _unspecific(self, analysis: Analysis) -> bool:
-        """On topic through two anchors (the leg press and the back), and nothing rarer named."""
+        """On topic through two anchors (the leg press and the back), nothing rarer named, and nothing that
+        points elsewhere ("my knees are fine and my back is fine, how do I make it harder")."""
         known = [t for t in analysis.terms if t in self._idf]
+        if len(analysis.terms) > MAX_UNSPECIFIC_TERMS or analysis.concepts & self._elsewhere:
+            return False
         return len(analysis.concepts & self.cfg.anchors) >= 2 and not self._specific(known)
 
     def _off_topic(self, analysis: Analysis, reason: str) -> Match:
