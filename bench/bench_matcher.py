@@ -25,7 +25,12 @@ from bot.content.load import load_knowledge  # noqa: E402
 from bot.content.model import Entry, KnowledgeBase  # noqa: E402
 from bot.core.matching import Matcher  # noqa: E402
 
-DEFAULT_EVALS = [ROOT / "tests/data/labelled.yaml", ROOT / "tests/data/holdout.yaml"]
+DEFAULT_EVALS = [
+    ROOT / "tests/data/labelled.yaml",
+    ROOT / "tests/data/holdout.yaml",
+    ROOT / "tests/data/chat-realistic.yaml",
+    ROOT / "tests/data/off-topic-partial.yaml",
+]
 
 
 def accuracy(matcher: Matcher, items: list[dict[str, object]]) -> tuple[float, float, float, int, int]:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.core.check import CheckState, new_run_id
+from bot.core.context import Recent, carried
 from bot.core.dialogue import Dialogue, Outcome
 from bot.replies import Button, Reply, to_plain
 
@@ -38,9 +39,11 @@ class TerminalChat:
         self.clock = clock
         self.state: CheckState | None = None
         self.choices: list[Button] = []
+        self.recent: Recent | None = None  # what "that" refers to: the entries shown last
 
     def show(self, outcome: Outcome) -> None:
         self.state = outcome.state
+        self.recent = carried(self.recent, outcome.recent, outcome.replies, self.clock())
         if outcome.notice:
             print(f"({outcome.notice})", file=self.out)
         if outcome.replies:
@@ -74,7 +77,7 @@ class TerminalChat:
             self.show(self.dialogue.on_command(name, arg, self.state, "private", now, new_run_id()))
             return True
         if text:
-            self.show(self.dialogue.on_text(text, self.state, "private", now))
+            self.show(self.dialogue.on_text(text, self.state, "private", now, self.recent))
         return True
 
     def run(self, inp: TextIO = sys.stdin) -> int:

@@ -16,11 +16,12 @@ from bot.content.model import KINDS, Entry, GateRule, KnowledgeBase, MatchingCon
 from bot.content.problems import CONCEPT_RE, ID_RE, KnowledgeError, Problem, Report
 from bot.content.questionnaire import parse_questionnaire
 from bot.content.red_flags import parse_red_flags
+from bot.content.small_talk import parse_small_talk
 from bot.replies import MAX_MESSAGE_CHARS, entry_html
 
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-TOP_KEYS = {"meta", "matching", "entries", "questionnaire", "red_flags"}
+TOP_KEYS = {"meta", "matching", "entries", "questionnaire", "red_flags", "small_talk"}
 META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about"}
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
 MATCHING_KEYS = {
@@ -378,6 +379,9 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
         questionnaire = parse_questionnaire(data["questionnaire"], known, entries, c.section("questionnaire"))
     if "red_flags" in data:
         red_flags = parse_red_flags(data["red_flags"], c.section("red_flags"))
+    small_talk = None
+    if "small_talk" in data:
+        small_talk = parse_small_talk(data["small_talk"], c.section("small_talk"))
 
     problems = c.problems
     if problems or meta is None:
@@ -389,6 +393,7 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
         matching=matching,
         questionnaire=questionnaire,
         red_flags=red_flags,
+        small_talk=small_talk,
     )
 
 

@@ -78,6 +78,27 @@ class MatchingConfig:
 
 
 @dataclass(frozen=True)
+class SmallTalkTopic:
+    """One kind of small talk ("thanks", "who are you"): the phrases that say it and the reply to them."""
+
+    id: str
+    phrases: tuple[str, ...]
+    reply: str
+    buttons: tuple[str, ...] = ()  # menu names: causes, fixes, faq, check
+    emoji: bool = False  # also answers a message made only of emoji
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    """The parsed `small_talk` section: topics in file order, and the words that may surround a phrase."""
+
+    topics: tuple[SmallTalkTopic, ...]
+    fillers: frozenset[str] = frozenset()
+    about_what: str = "About what? Ask me in your own words, or pick one of these:"
+    partial: str = "I only know about lower-back pain on the leg press, so I can't answer that in general."
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     path: str
     meta: Meta
@@ -85,6 +106,7 @@ class KnowledgeBase:
     matching: MatchingConfig
     questionnaire: Questionnaire | None = None
     red_flags: RedFlagRules | None = None
+    small_talk: SmallTalk | None = None
 
     @cached_property
     def _by_id(self) -> Mapping[str, Entry]:

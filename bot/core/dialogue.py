@@ -13,13 +13,15 @@ Button data (at most 64 bytes, short versioned prefixes):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.content.model import Entry, KnowledgeBase, RedFlag
+from bot.content.model import Entry, KnowledgeBase, RedFlag, SmallTalk
 from bot.core import check as qn
+from bot.core import context as ctx
 from bot.core.events import (
     CheckCancelled,
     CheckExpired,
@@ -31,7 +33,9 @@ from bot.core.events import (
 )
 from bot.core.matching import Match, Matcher
 from bot.core.safety import RedFlagDetector, detector_for, urgent_reply
+from bot.core.small_talk import SmallTalkReader, menu_command, small_talk_reply
 from bot.replies import MAX_CALLBACK_BYTES, Button, Reply, bold, entry_html, esc, italic, link, rows
+from bot.text import tokens
 
 ChatKind = Literal["private", "group"]
 
@@ -72,6 +76,8 @@ class Outcome:
     notice: str | None = None  # a short toast for a button press (Telegram's answerCallbackQuery)
     urgent: bool = False
     events: tuple[Event, ...] = ()  # for the question log
+    # the conversation context after this outcome; None: the door keeps its own (see context.carried)
+    recent: ctx.Recent | None = None
 
 
 def read_message(
@@ -97,6 +103,7 @@ class Dialogue:
             functools.partial(read_message, detector, matcher)
         )
         self._entry_replies: dict[tuple[str, ChatKind], Reply] = {}
+        self.small_talk = SmallTalkReader.of(kb.small_talk) if kb.small_talk is not None else None
 
     @classmethod
     def from_kb(cls, kb: KnowledgeBase) -> Dialogue:
@@ -117,9 +124,15 @@ class Dialogue:
         return self._remembered_reading(text)
 
     def on_text(
-        self, text: str, state: qn.CheckState | None, chat: ChatKind = "private", now: float = 0.0
+        self,
+        text: str,
+        state: qn.CheckState | None,
+        chat: ChatKind = "private",
+        now: float = 0.0,
+        recent: ctx.Recent | None = None,
     ) -> Outcome:
-        """A free-text message: red flags first, then the best answer, and the check offered after it."""
+        """A free-text message: red flags first, then menu words and small talk, then the best answer
+        (a follow-up read with what was shown last), and the check offered after it."""
         flag, m = self.read(text)
         if flag is not None:
             # the urgent message comes first; an ongoing check stops, there is nothing to narrow down
@@ -129,15 +142,17 @@ class Dialogue:
                 urgent=True,
                 events=(RedFlagRaised(flag.id, in_check=False),),
             )
+        command = menu_command(text)
+        if command is not None:
+            done = self.on_command(command, "", state, chat, now, qn.new_run_id())
+            return dataclasses.replace(done, recent=ctx.carried(recent, done.recent, done.replies, now))
+        topic = self.small_talk.read(text) if self.small_talk is not None else None
+        if topic is not None:
+            reply = small_talk_reply(topic, chat, self.kb.questionnaire is not None)
+            return Outcome((reply,), state, recent=ctx.remember(recent, (), now))
         if m is None:
-            return Outcome((self.no_match_reply(),), state)
-        replies: list[Reply]
-        if m.band == "confident" and m.entry is not None:
-            replies = [self.entry_reply(m.entry, chat)]
-        elif m.band == "unsure" and m.entry is not None:
-            replies = [self.did_you_mean_reply(m)]
-        else:
-            replies = [self.no_match_reply()]
+            return Outcome((self.no_match_reply(),), state, recent=ctx.remember(recent, (), now))
+        replies = [self.answer_reply(m, text, chat, ctx.fresh(recent, now))]
         events: tuple[Event, ...] = ()
         if state is not None and qn.expired(state, now):
             replies.append(qn.expired_reply())
@@ -146,7 +161,25 @@ class Dialogue:
             # the question is answered and the check waits, its 30 minutes restarted
             state = qn.touch(state, now)
             replies.append(qn.resume_reply(state))
-        return Outcome(tuple(replies), state, match=m, events=events)
+        return Outcome(
+            tuple(replies), state, match=m, events=events, recent=ctx.remember(recent, replies, now)
+        )
+
+    def answer_reply(self, m: Match, text: str, chat: ChatKind, recent: ctx.Recent | None) -> Reply:
+        """The answer to a question: the entry it matches, a follow-up resolved against what was shown
+        last, an honest partial answer, "did you mean", or "about what?" for a follow-up with no context."""
+        if m.band == "confident" and m.entry is not None:
+            return self.entry_reply(m.entry, chat)
+        follow = ctx.resolve(self.kb, self.matcher, text, recent) if recent is not None else None
+        if follow is not None:
+            return self.follow_up_reply(follow, chat)
+        if m.band == "unsure" and m.entry is not None:
+            return self.did_you_mean_reply(m)
+        if m.partial and m.alternatives:
+            return self.partial_reply(m)
+        if recent is None and ctx.refers_back(tokens(text)) and len(tokens(text)) <= 6:
+            return self.about_what_reply()
+        return self.no_match_reply()
 
     # -------------------------------------------------------------------------------------- commands
     def on_command(
@@ -165,10 +198,12 @@ class Dialogue:
                 return self.start_check(None, state, chat, now, run_id)
             if payload.startswith("check-") and self.kb.get(payload[6:]):
                 return self.start_check(payload[6:], state, chat, now, run_id)
+            # /start begins the conversation afresh: "that" no longer refers to anything shown before
             entry = self.kb.get(payload) if payload else None
             if entry is not None:
-                return Outcome((self.entry_reply(entry, chat),), state)
-            return Outcome((self.welcome_reply(),), state)
+                shown = (self.entry_reply(entry, chat),)
+                return Outcome(shown, state, recent=ctx.remember(None, shown, now) or ctx.Recent())
+            return Outcome((self.welcome_reply(),), state, recent=ctx.Recent())
         if name == "help":
             return Outcome((self.help_reply(),), state)
         if name == "about":
@@ -297,6 +332,28 @@ class Dialogue:
     def _related_label(self, entry: Entry) -> str:
         prefix = {"cause": "Cause", "fix": "Fix", "faq": "FAQ"}.get(entry.kind, "")
         return f"{prefix}: {entry.button_label}" if prefix else entry.button_label
+
+    def follow_up_reply(self, follow: ctx.FollowUp, chat: ChatKind) -> Reply:
+        """An entry given for a follow-up, saying what the follow-up was understood to be about."""
+        label = follow.about.button_label
+        # "About tight hamstrings:" for a cause; other labels ("Improve your form") are quoted
+        about = label[:1].lower() + label[1:] if label[1:2].islower() else label
+        about = about if follow.about.kind == "cause" else f"“{label}”"
+        reply = self.entry_reply(follow.answer, chat)
+        if follow.picked:
+            return reply
+        return dataclasses.replace(reply, text=f"{italic(f'About {about}:')}\n\n{reply.text}")
+
+    def partial_reply(self, m: Match) -> Reply:
+        """Something the bot does not cover, near something it does: said honestly, with the nearest
+        leg-press answers as buttons."""
+        text = (self.kb.small_talk or SmallTalk(())).partial
+        buttons = [Button(c.entry.title, data=f"e:{c.entry.id}") for c in m.alternatives[:3]]
+        return Reply(esc(text), buttons=rows(buttons))
+
+    def about_what_reply(self) -> Reply:
+        text = (self.kb.small_talk or SmallTalk(())).about_what
+        return Reply(esc(text), buttons=self.menu_buttons())
 
     def did_you_mean_reply(self, m: Match) -> Reply:
         seen: list[Entry] = []

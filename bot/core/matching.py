@@ -29,6 +29,10 @@ MAX_QUERY_CHARS = 6000  # longer messages keep their head and tail: the question
 WORD_WEIGHT_CAP = 1.2  # words outside the concept map never outweigh a concept
 CONCEPT_BOOST = 2.0
 OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
+STORY_RATIO = 2.0  # a story with more than this many terms per term of the question weighs less...
+MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
+LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often names the condition
+MAX_UNSPECIFIC_TERMS = 12  # a longer message that names nothing specific is a story, not a plain complaint
 SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
 MAX_ALTERNATIVES = 3
 POSTINGS_LIMIT = 500  # candidates a single term may contribute (only bites on very large knowledge bases)
@@ -87,6 +91,7 @@ class Match:
     score: float  # 0-100
     alternatives: tuple[Candidate, ...]  # runner-ups, best first
     reason: str = ""  # why it abstained, for logs and the maintainer's report
+    partial: bool = False  # off topic, but near what the bot knows: `alternatives` are the nearest answers
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
@@ -192,6 +197,19 @@ class Matcher:
             t: [(i, w) for w, i in sorted(p, reverse=True)[:POSTINGS_LIMIT]] for t, p in postings.items()
         }
         self._related = {e.id: frozenset(e.related) for e in kb.entries}
+        self._general = self._general_entry(docs)
+        self._near_topic = cfg.anchors | cfg.subjects | cfg.weak_subjects
+        # concepts that only ever mark a message as being about something else: evidence against the topic
+        self._elsewhere = frozenset(c for rule in cfg.off_topic for c in rule.concepts) - self._near_topic
+
+    def _general_entry(self, docs: Sequence[tuple[int, frozenset[str]]]) -> int | None:
+        """The entry that answers on-topic messages naming nothing specific ("leg presses kill my lower
+        back"): the one with the most questions of its own that name nothing specific either."""
+        unspecific: dict[int, int] = defaultdict(int)
+        for i, terms in docs:
+            if terms and not any(self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms):
+                unspecific[i] += 1
+        return max(unspecific, key=lambda i: (unspecific[i], -i)) if unspecific else None
 
     # ----------------------------------------------------------------------------------- term handling
     def _weight(self, term: str) -> float:
@@ -249,13 +267,23 @@ class Matcher:
     def analyse(self, text: str) -> Analysis:
         text = _clip_query(text)
         sentences = split_sentences(text, self._question_words) or [(text, False)]
+        if len(sentences) > 1 and any(s.endswith("?") for s, _ in sentences):
+            # a question mark says which clause asks more surely than a first word ("ok so a bit of
+            # background, ..."): in a long post the story seldom ends with one
+            sentences = [(s, s.endswith("?")) for s, _ in sentences]
         per_sentence = [(self._concepts_and_words(self._words(s)), asks) for s, asks in sentences]
         # the clause that asks leads when it names something specific; "is that why?" points back instead
         leads = [asks and self._specific(terms) for terms, asks in per_sentence]
         weights: dict[str, float] = {}
         asked: set[str] = set()
+        story = OTHER_SENTENCE_WEIGHT
+        n_lead = len({t for (terms, _), lead in zip(per_sentence, leads, strict=True) if lead for t in terms})
+        n_story = sum(len(terms) for (terms, _), lead in zip(per_sentence, leads, strict=True) if not lead)
+        if any(leads) and n_story > LONG_STORY_TERMS:
+            # a story many times longer than its question says less, term for term, than a short one
+            story *= max(MIN_STORY_SHARE, min(1.0, STORY_RATIO * n_lead / n_story))
         for (terms, _), lead in zip(per_sentence, leads, strict=True):
-            factor = 1.0 if lead or not any(leads) else OTHER_SENTENCE_WEIGHT
+            factor = 1.0 if lead or not any(leads) else story
             for t in terms:
                 weights[t] = max(weights.get(t, 0.0), factor)
             if lead:
@@ -349,9 +377,13 @@ class Matcher:
         return a.id in rb or b.id in ra or bool(ra & rb)
 
     # ------------------------------------------------------------------------------------------ match
-    def match(self, text: str) -> Match:
+    def match(self, text: str, on_topic: bool = False) -> Match:
+        """The best entry for `text`; with `on_topic` (a follow-up in a conversation about the leg press)
+        the gate is skipped, but a message must still name something specific to be answered."""
         analysis = self.analyse(text)
-        reason = self.gate(analysis.concepts, analysis.strangers)
+        if on_topic and not self._specific(analysis.terms):
+            return Match("none", None, 0.0, (), "nothing specific")
+        reason = None if on_topic else self.gate(analysis.concepts, analysis.strangers)
         # a question that itself names the leg press or the back is on topic whatever the story around it
         # mentions ("my quads are growing… does a belt protect my back on the leg press?"); a weak subject
         # or a question without that anchor cannot override the story
@@ -359,12 +391,16 @@ class Matcher:
         if reason and asked & self.cfg.anchors and self.gate(asked, strangers=1) is None:
             reason = None  # the story mentions something else, but the question itself is on topic
         if reason:
-            return Match("none", None, 0.0, (), reason)
+            return self._off_topic(analysis, reason)
         ranked = self.rank(analysis)
         if not ranked:
             return Match("none", None, 0.0, (), "no known words")
         top, rest = ranked[0], tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
         cfg = self.cfg
+        if top.score < cfg.unsure and self._unspecific(analysis) and self._general is not None:
+            general = self.kb.entries[self._general]
+            others = tuple(c for c in ranked if c.entry is not general)[:MAX_ALTERNATIVES]
+            return Match("confident", general, max(top.score, cfg.confident), others)
         if top.score < cfg.unsure:
             return Match("none", None, top.score, tuple(ranked[:MAX_ALTERNATIVES]), "low score")
         near = [c for c in rest if top.score - c.score < cfg.margin]
@@ -374,6 +410,22 @@ class Matcher:
             band = "confident" if top.score >= cfg.confident else "unsure"
             top, rest = self._tie_break(top, near, ranked)
         return Match(band, top.entry, top.score, rest)
+
+    def _unspecific(self, analysis: Analysis) -> bool:
+        """On topic through two anchors (the leg press and the back), nothing rarer named, and nothing that
+        points elsewhere ("my knees are fine and my back is fine, how do I make it harder")."""
+        known = [t for t in analysis.terms if t in self._idf]
+        if len(analysis.terms) > MAX_UNSPECIFIC_TERMS or analysis.concepts & self._elsewhere:
+            return False
+        return len(analysis.concepts & self.cfg.anchors) >= 2 and not self._specific(known)
+
+    def _off_topic(self, analysis: Analysis, reason: str) -> Match:
+        """Abstain; when the message is near what the bot knows (the back, a belt), the nearest answers
+        come along so that the reply can say honestly what the bot does know."""
+        if not analysis.concepts & self._near_topic:
+            return Match("none", None, 0.0, (), reason)
+        near = [c for c in self.rank(analysis) if c.score >= self.cfg.unsure / 2][:MAX_ALTERNATIVES]
+        return Match("none", None, 0.0, tuple(near), reason, partial=bool(near))
 
     def _tie_break(
         self, top: Candidate, near: list[Candidate], ranked: list[Candidate]

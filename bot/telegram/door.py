@@ -40,6 +40,7 @@ from bot.telegram.addressing import (
 )
 from bot.telegram.checks import CheckTimers, load_state, store_state
 from bot.telegram.context import BotApp, Context, Data, remember
+from bot.telegram.conversation import keep_recent, load_recent
 from bot.telegram.keyboards import render_keyboard
 from bot.telegram.network import describe, is_network_fault
 from bot.telegram.recording import Recorder
@@ -137,7 +138,8 @@ class TelegramDoor:
             if not replying and not mentions(message, username):
                 return None
             text = strip_mention(text, username)
-        outcome = self.dialogue.on_text(text, state, kind, now)
+        recent = load_recent(user_data, key)
+        outcome = self.dialogue.on_text(text, state, kind, now, recent)
         return outcome, answer_key(outcome, None)
 
     async def on_command(self, update: Update, context: Context) -> None:
@@ -162,7 +164,11 @@ class TelegramDoor:
         if decided is None:
             return
         outcome, key = decided
-        self._keep(update, context, str(message.chat.id), outcome.state)
+        chat_key = str(message.chat.id)
+        keep_recent(
+            context.user_data, chat_key, load_recent(context.user_data, chat_key), outcome, self.clock()
+        )
+        self._keep(update, context, chat_key, outcome.state)
         chat_data = context.chat_data if context.chat_data is not None else {}
         group = chat_kind(message.chat) == "group"
         now = self.clock()
@@ -258,6 +264,9 @@ class TelegramDoor:
             query.data or "", load_state(context.user_data, chat_key), kind, self.clock(), qn.new_run_id()
         )
         await query.answer(outcome.notice)
+        keep_recent(
+            context.user_data, chat_key, load_recent(context.user_data, chat_key), outcome, self.clock()
+        )
         self._keep(update, context, chat_key, outcome.state)
         vote = self.question_log.pressed(query.from_user.id, chat_key, outcome, context.user_data)
         # saved before the person sees the new step, so that a crash cannot undo a step they saw

@@ -223,3 +223,71 @@ def test_a_very_large_knowledge_base_scores_questions_the_same_way(
     fast = [matcher.match(t) for t in texts]
     monkeypatch.setattr(matching, "DOC_SCAN_LIMIT", 0)
     assert [matcher.match(t) for t in texts] == fast
+
+
+# ------------------------------------------------------------------------ people as they really write
+REALISTIC = DATA / "chat-realistic.yaml"  # long, rambling, slang, voice-to-text, non-native, one word
+OFF_OR_PARTIAL = DATA / "off-topic-partial.yaml"  # back pain in general, belts for other lifts, ...
+
+
+def test_accuracy_floor_on_realistic_chat_messages(matcher: Matcher) -> None:
+    right, n_in, abstained, n_off = counts(matcher, REALISTIC)
+    assert right / n_in >= 0.92 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert (right + abstained) / (n_in + n_off) >= 0.95
+
+
+def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> None:
+    right, n_in, abstained, n_off = counts(matcher, OFF_OR_PARTIAL)
+    assert right / n_in >= 0.8 and abstained / n_off >= 0.85, (right, n_in, abstained, n_off)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my back hates the leg press",
+        "does the sled wreck your spine",
+        "is leg pressing bad for my lower back",
+    ],
+)
+def test_a_plain_on_topic_message_that_names_nothing_specific_is_answered(
+    matcher: Matcher, text: str
+) -> None:
+    assert answered(matcher, text) == "why-back-hurts"
+
+
+@pytest.mark.parametrize(
+    ("text", "nearest"),
+    [
+        ("is a lifting belt a good idea for deadlifts", "back-support"),
+        ("how do i get rid of back pain", "improve-form"),
+        ("my lower back aches all the time, why", "why-back-hurts"),
+    ],
+)
+def test_near_but_not_about_the_leg_press_is_a_partial_answer(
+    matcher: Matcher, text: str, nearest: str
+) -> None:
+    m = matcher.match(text)
+    assert m.band == "none" and m.entry is None and m.partial
+    assert nearest in {c.entry.id for c in m.alternatives}
+
+
+def test_a_message_with_nothing_near_the_topic_is_no_partial_answer(matcher: Matcher) -> None:
+    m = matcher.match("what's the weather like tomorrow")
+    assert m.band == "none" and not m.partial and not m.alternatives
+
+
+def test_a_long_post_is_read_for_the_question_after_the_story(matcher: Matcher) -> None:
+    story = (
+        "ok so a bit of background, i have been training for about three years, mostly upper body, "
+        "and a few months ago my physio told me to add more leg work because my knees were weak. "
+    ) * 18
+    text = story + "anyway my question: where should my feet go on the leg press so my lower back is ok?"
+    assert 3000 < len(text) <= 4096
+    assert answered(matcher, text) in FORM
+
+
+def test_a_follow_up_in_a_conversation_skips_the_gate_but_must_name_something(matcher: Matcher) -> None:
+    assert matcher.match("and what about stretching?").band == "none"
+    m = matcher.match("and what about stretching?", on_topic=True)
+    assert m.band == "confident" and m.entry is not None and m.entry.id in STRETCH
+    assert matcher.match("tell me more", on_topic=True).band == "none"
