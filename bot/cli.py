@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import __version__
 from bot.config import ConfigError, Settings, faq_path, load_settings
 from bot.content.load import load_knowledge
 from bot.content.model import KnowledgeBase
@@ -159,6 +160,7 @@ def run_door(command: str, args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------- arguments
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command")
     p = sub.add_parser("run", help="run the Telegram bot (or the terminal chat when no token is set)")
     p.add_argument("--faq", help="path to faq.yaml (default: FAQ_PATH or ./faq.yaml)")

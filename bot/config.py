@@ -18,6 +18,7 @@ TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,64}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_FAQ = "faq.yaml"
+PACKAGED_FAQ = Path(__file__).resolve().parent / DEFAULT_FAQ  # the content that ships with the package
 
 
 def faq_path(arg: str | None = None) -> Path:
@@ -30,7 +31,7 @@ def faq_path(arg: str | None = None) -> Path:
     here = Path(DEFAULT_FAQ)
     if here.exists():
         return here
-    return Path(__file__).resolve().parent.parent / DEFAULT_FAQ
+    return PACKAGED_FAQ
 
 
 class ConfigError(ValueError):

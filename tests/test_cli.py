@@ -93,7 +93,7 @@ def test_batch_mode_streams_one_line_per_question() -> None:
 
 
 def test_check_good_file_prints_one_line() -> None:
-    r = cli("check", "faq.yaml")
+    r = cli("check", "bot/faq.yaml")
     assert r.returncode == 0
     assert len(r.stdout.strip().splitlines()) == 1 and "16 entries" in r.stdout
 

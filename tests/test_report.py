@@ -195,7 +195,7 @@ def test_a_missing_database_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_an_empty_log_still_reads_well(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     QuestionLog.open(tmp_path).close()
-    assert main(["report", "--data-dir", str(tmp_path), "--faq", str(ROOT / "faq.yaml")]) == 0
+    assert main(["report", "--data-dir", str(tmp_path), "--faq", str(ROOT / "bot" / "faq.yaml")]) == 0
     out = capsys.readouterr().out
     assert "0 questions from 0 people" in out
     assert out.count("  none") == 4

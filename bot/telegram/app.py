@@ -28,6 +28,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot import __version__
 from bot.config import Settings, faq_path
 from bot.core.dialogue import COMMAND_MENU, Dialogue
 from bot.telegram.admin import Admin
@@ -107,7 +108,13 @@ async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:
     menu = [BotCommand(name, description) for name, description in COMMAND_MENU]
     await app.bot.set_my_commands(menu, scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(menu, scope=BotCommandScopeAllGroupChats())
-    log.info("Started @%s in %s mode with %d entries", app.bot.username, mode, len(dialogue.kb.entries))
+    log.info(
+        "Started @%s in %s mode with %d entries (legpress-bot %s)",
+        app.bot.username,
+        mode,
+        len(dialogue.kb.entries),
+        __version__,
+    )
 
 
 class StartupError(Exception):

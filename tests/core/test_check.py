@@ -26,7 +26,7 @@ from bot.core.events import CheckCancelled, CheckExpired, CheckFinished, CheckSt
 from bot.replies import MAX_CALLBACK_BYTES, Button, Reply, to_plain
 
 ROOT = Path(__file__).resolve().parents[2]
-FAQ = ROOT / "faq.yaml"
+FAQ = ROOT / "bot" / "faq.yaml"
 T0 = 1_700_000_000.0
 MINUTE = 60.0
 

@@ -15,6 +15,7 @@ import pytest
 from conftest import CLI, ROOT, cli_env
 from fakebot import BOT_USERNAME, TOKEN, Call, FakeTelegram, Json, private_chat, user
 
+from bot import __version__
 from bot.core.dialogue import Dialogue
 from bot.terminal import render_plain
 
@@ -102,6 +103,7 @@ async def test_updates_sent_while_the_bot_was_down_are_answered(
     assert await running.stop() == 0
     log = running.stderr.decode()
     assert f"Started @{BOT_USERNAME} in polling mode with" in log
+    assert f"(legpress-bot {__version__})" in log
 
 
 async def test_state_survives_kill_9(fake: FakeTelegram, tmp_path: Path, dialogue: Dialogue) -> None:
