@@ -28,7 +28,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandle
 from bot.core import check as qn
 from bot.core.check import CheckState
 from bot.core.dialogue import COMMAND_MENU, FEEDBACK_ASK, ChatKind, Dialogue, Outcome
-from bot.replies import Reply, esc, format_body, to_plain
+from bot.replies import Reply, esc, plain_body
 from bot.telegram.addressing import (
     FOR_BOT,
     chat_kind,
@@ -297,7 +297,7 @@ class TelegramDoor:
         results = []
         for entry in self.dialogue.inline_results(query.query):
             reply = self.dialogue.entry_reply(entry, "group")
-            summary = " ".join(to_plain(format_body(entry.answer)).split())
+            summary = plain_body(entry.answer)
             if len(summary) > INLINE_DESCRIPTION_CHARS:
                 summary = summary[: INLINE_DESCRIPTION_CHARS - 1] + "…"
             results.append(
