@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -709,14 +711,16 @@ def test_all_problems_are_reported_at_once_and_nothing_is_loaded() -> None:
 
 # -------------------------------------------------------------------------------------------- the terminal
 def _chat(lines: list[str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--faq", str(FAQ)],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    with tempfile.TemporaryDirectory() as data:  # the chat writes its question log there
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "chat", "--faq", str(FAQ)],
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env={**os.environ, "DATA_DIR": data},
+        )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
