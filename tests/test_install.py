@@ -19,6 +19,7 @@ import pytest
 from bot import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
+INSTALL_SOURCES = ("bot", "pyproject.toml", "README.md")  # what an sdist holds; the Dockerfile copies them
 PIP_OFFLINE = ("-q", "--no-deps", "--no-build-isolation", "--no-index")
 
 
@@ -28,9 +29,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("install")
     source = base / "src"
     source.mkdir()
-    shutil.copytree(ROOT / "bot", source / "bot", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
+    for name in INSTALL_SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(ROOT / name, source / name)
     env_dir = base / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = str(env_dir / "bin" / "python")
