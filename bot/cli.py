@@ -158,7 +158,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.telegram.app import run as run_telegram
     from bot.telegram.logs import setup_logging
 
-    setup_logging(settings.log_level, settings.secrets)
+    setup_logging(settings.log_level, settings.secrets, settings.log_format)
     dialogue = Dialogue.from_kb(load_or_exit(faq_source(settings, args)))
     try:
         # DATA_DIR writable and its database healthy (a damaged one moved aside), before any network wait

@@ -21,7 +21,9 @@ from bot.replies import MAX_MESSAGE_CHARS, entry_html
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 TOP_KEYS = {"meta", "matching", "entries", "questionnaire", "red_flags"}
-META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about"}
+# Telegram's limits for setMyDescription and setMyShortDescription
+META_LIMITS = {"description": 512, "short_description": 120}
+META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about", *META_LIMITS}
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
 MATCHING_KEYS = {
     "thresholds",
@@ -116,12 +118,23 @@ def _parse_meta(raw: Any, c: _Collector) -> Meta | None:
         if v is None:
             c.add(("meta", key), None, f"meta.{key}", "missing or empty")
         values[key] = v or ""
+    source_url = _text(raw.get("source_url")) or ""
+    if source_url and not source_url.startswith(("https://", "http://")):
+        c.add(("meta", "source_url"), None, "meta.source_url", "must be a web address (https://…)")
+    for key, limit in META_LIMITS.items():
+        v = raw.get(key)
+        if v is not None and not isinstance(v, str):
+            c.add(("meta", key), None, f"meta.{key}", "must be text")
+        elif isinstance(v, str) and len(v.strip()) > limit:
+            c.add(("meta", key), None, f"meta.{key}", f"{len(v.strip())} characters; Telegram takes {limit}")
     return Meta(
         bot_name=values["bot_name"],
         source_title=values["source_title"],
         disclaimer=values["disclaimer"],
-        source_url=_text(raw.get("source_url")) or "",
+        source_url=source_url,
         about=_text(raw.get("about")) or "",
+        description=_text(raw.get("description")) or "",
+        short_description=_text(raw.get("short_description")) or "",
     )
 
 

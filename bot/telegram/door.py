@@ -41,6 +41,7 @@ from bot.telegram.addressing import (
 from bot.telegram.checks import CheckTimers, load_state, store_state
 from bot.telegram.context import BotApp, Context, Data, remember
 from bot.telegram.keyboards import render_keyboard
+from bot.telegram.logs import band_of, handled
 from bot.telegram.network import describe, is_network_fault
 from bot.telegram.recording import Recorder
 
@@ -155,6 +156,7 @@ class TelegramDoor:
         await self._answer(update, context)
 
     async def _answer(self, update: Update, context: Context) -> None:
+        started = time.perf_counter()
         message = update.effective_message
         if message is None:
             return
@@ -179,6 +181,7 @@ class TelegramDoor:
                     remember(recent, key, [sent, now], REMEMBERED_ANSWERS)
         self.question_log.answered(message, question_text(message), outcome, context.user_data)
         await self._persist(update, context)
+        handled("message", chat_kind(message.chat), band_of(outcome), started)
 
     async def _point_to(self, message: Message, earlier_id: int) -> None:
         link = message_link(message.chat, earlier_id)
@@ -211,6 +214,7 @@ class TelegramDoor:
 
     async def on_edit(self, update: Update, context: Context) -> None:
         """The asker corrected their question: correct the answer in place."""
+        started = time.perf_counter()
         message = update.edited_message
         if message is None:
             return
@@ -234,6 +238,7 @@ class TelegramDoor:
                 )
             )
         await self._persist(update, context)
+        handled("edit", chat_kind(message.chat), band_of(outcome), started)
 
     async def on_non_text(self, update: Update, context: Context) -> None:
         if update.effective_message is not None:
@@ -248,6 +253,7 @@ class TelegramDoor:
     # ------------------------------------------------------------------------------------- buttons
     async def on_button(self, update: Update, context: Context) -> None:
         """A button acts for whoever pressed it; the press is always answered, stale or not."""
+        started = time.perf_counter()
         query = update.callback_query
         if query is None:
             return
@@ -277,6 +283,7 @@ class TelegramDoor:
             elif message is not None:
                 await context.bot.send_message(message.chat.id, reply.text, reply_markup=markup)
         await self._persist(update, context)
+        handled("button", kind if message is not None else "inline", band_of(outcome), started)
 
     def _keep(self, update: Update, context: Context, chat_key: str, state: CheckState | None) -> None:
         """Store the person's check in this chat, and move its 30-minute timer when the check moved."""
@@ -291,6 +298,7 @@ class TelegramDoor:
     # --------------------------------------------------------------------------------------- inline
     async def on_inline(self, update: Update, context: Context) -> None:
         """`@BotName hamstrings` in any chat: the best entries, each as an article to send."""
+        started = time.perf_counter()
         query = update.inline_query
         if query is None:
             return
@@ -310,6 +318,7 @@ class TelegramDoor:
                 )
             )
         await query.answer(results, cache_time=300)
+        handled("inline query", "inline", f"{len(results)} results", started)
 
     # --------------------------------------------------------------------------------------- errors
     async def on_error(self, update: object, context: Context) -> None:

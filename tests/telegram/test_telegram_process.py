@@ -155,11 +155,12 @@ async def test_the_token_never_reaches_the_log_even_at_debug(running: BotProcess
 
 async def test_webhook_mode_refuses_requests_without_the_secret(fake: FakeTelegram, tmp_path: Path) -> None:
     port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram-hook"
+    public = "https://bot.example.org/telegram-hook"  # what Telegram is told; TLS ends at the proxy
+    url = f"http://127.0.0.1:{port}/telegram-hook"  # where the proxy forwards it
     bot = BotProcess(
         fake,
         tmp_path / "data",
-        WEBHOOK_URL=url,
+        WEBHOOK_URL=public,
         WEBHOOK_LISTEN="127.0.0.1",
         WEBHOOK_PORT=str(port),
         WEBHOOK_SECRET="right-secret",
@@ -167,7 +168,7 @@ async def test_webhook_mode_refuses_requests_without_the_secret(fake: FakeTelegr
     await bot.start()
     try:
         registered = await fake.wait_for(lambda c: c.method == "setWebhook", WAIT)
-        assert registered.params["url"] == url
+        assert registered.params["url"] == public
         assert registered.params["secret_token"] == "right-secret"
         alice = user(2004, "Alice")
         chat = private_chat(alice)
