@@ -177,7 +177,8 @@ class TerminalChat:
 
     def show(self, outcome: Outcome) -> None:
         self.state = outcome.state
-        if outcome.notice and not outcome.replies:  # a toast on Telegram; here only when nothing else is said
+        said = [to_plain(r.text) for r in outcome.replies]
+        if outcome.notice and not any(t.startswith(outcome.notice) for t in said):  # a toast on Telegram
             self.say(f"({outcome.notice})")
         if outcome.replies:
             self.choices = []

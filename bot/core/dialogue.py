@@ -182,7 +182,7 @@ class Dialogue:
             if state is None or qn.expired(state, now):
                 return Outcome((Reply("Nothing to cancel. Ask me anything, or try /check."),), None)
             return Outcome((qn.cancelled_reply(),), None, events=(CheckCancelled(),))
-        return Outcome((Reply(f"I don't know that command. {self.commands_hint()}"),), state)
+        return Outcome((Reply(f"I don't know that command. Try {self.commands_hint()}"),), state)
 
     # --------------------------------------------------------------------------------------- buttons
     def on_button(
@@ -304,7 +304,7 @@ class Dialogue:
         for c in m.candidates:
             if c.entry not in seen:
                 seen.append(c.entry)
-        buttons = [Button(e.title, data=f"e:{e.id}") for e in seen[:3]]
+        buttons = [Button(self._related_label(e), data=f"e:{e.id}") for e in seen[:3]]  # as under answers
         return Reply("I'm not sure I understood. Did you mean…", buttons=rows(buttons))
 
     def no_match_reply(self) -> Reply:

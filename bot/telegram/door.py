@@ -60,7 +60,8 @@ INLINE_CHAT = "inline"  # the state key for buttons on inline-mode messages, whi
 
 # Telegram-only situations the terminal never meets
 ONLY_TEXT = "I can only read text messages. Ask me in words, or try /help."
-ANSWERED_RECENTLY = "I answered this a few minutes ago: see my earlier message"
+ANSWERED_RECENTLY = "I answered this recently: see my earlier message"
+OWN_REPEAT_SECONDS = 30  # the same person sending the same thing again this soon: the answer is just above
 
 
 def answer_key(outcome: Outcome, command: str | None) -> str | None:
@@ -126,7 +127,7 @@ class TelegramDoor:
             if kind == "group" and target is None and name not in COMMANDS:
                 return None  # some other bot's command
             outcome = self.dialogue.on_command(name, arg, state, kind, now, qn.new_run_id())
-            return outcome, answer_key(outcome, f"/{name} {arg}")
+            return outcome, answer_key(outcome, f"/{name} {' '.join(arg.lower().split())}")
         text = message.text or ""
         if kind == "group":
             reply = message.reply_to_message
@@ -170,15 +171,18 @@ class TelegramDoor:
         now = self.clock()
         recent: dict[str, Any] = chat_data.setdefault(RECENT, {}) if group else {}
         earlier = recent.get(key) if key else None
+        sender = message.from_user.id if message.from_user else None
         if earlier is not None and now - earlier[1] < RECENT_SECONDS:
-            await self._point_to(message, int(earlier[0]))
+            # /check, then /check@Bot from the menu a second later: one answer is enough, and no pointer
+            if not (earlier[2:] == [sender] and now - earlier[1] < OWN_REPEAT_SECONDS):
+                await self._point_to(message, int(earlier[0]))
         else:
             quote = message.message_id if group else None  # in a group, say whom the answer is for
             sent = await self._send_all(context, message.chat.id, outcome.replies, quote=quote)
             if sent is not None:
                 remember(chat_data.setdefault(ANSWERS, {}), str(message.message_id), sent, REMEMBERED_ANSWERS)
                 if group and key:
-                    remember(recent, key, [sent, now], REMEMBERED_ANSWERS)
+                    remember(recent, key, [sent, now, sender], REMEMBERED_ANSWERS)
         self.question_log.answered(message, question_text(message), outcome, context.user_data)
         await self._persist(update, context)
         handled("message", chat_kind(message.chat), band_of(outcome), started)

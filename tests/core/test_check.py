@@ -347,7 +347,7 @@ def test_back_on_the_first_question_stays_there_and_says_so() -> None:
     p = started()
     before = p.state
     out = p.tap("« Back")
-    assert out.notice == "This is the first question."
+    assert out.notice == qn.FIRST_QUESTION
     assert "Quick check · 1/6" in p.text()
     assert p.state is not None and before is not None and p.state.answers == before.answers
 
