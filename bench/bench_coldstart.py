@@ -31,7 +31,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FAQ = ROOT / "faq.yaml"
+FAQ = ROOT / "bot" / "faq.yaml"
 QUESTION = "why does my back hurt after leg press?"
 GOAL = 1.5
 

@@ -55,7 +55,7 @@ async def work(base_url: str) -> None:
     from bot.telegram.logs import setup_logging
 
     setup_logging("WARNING", (TOKEN,))  # the incident lines go to stderr, as in production
-    kb = load_knowledge(ROOT / "faq.yaml")
+    kb = load_knowledge(ROOT / "bot" / "faq.yaml")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(token=TOKEN, base_url=base_url, data_dir=Path(tmp))
         limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
@@ -215,7 +215,7 @@ async def burst(run: Run, at: int, seconds: float) -> None:
 
 
 async def one_run(users: int, n_messages: int, burst_seconds: float) -> dict[str, float]:
-    kb = load_knowledge(ROOT / "faq.yaml")
+    kb = load_knowledge(ROOT / "bot" / "faq.yaml")
     per_message, steps = expectations(Dialogue.from_kb(kb))
     fake = FakeTelegram()
     await fake.start()

@@ -93,7 +93,7 @@ def generated_kb(real: KnowledgeBase, n: int, seed: int = 7) -> KnowledgeBase:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--faq", default=str(ROOT / "faq.yaml"))
+    ap.add_argument("--faq", default=str(ROOT / "bot" / "faq.yaml"))
     ap.add_argument("--eval", action="append", help="labelled YAML (- q: ..., ids: [...]); repeatable")
     ap.add_argument("--entries", type=int, default=10000, help="size of the generated knowledge base")
     args = ap.parse_args()

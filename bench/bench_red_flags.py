@@ -49,7 +49,7 @@ def questions(path: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--faq", default=str(ROOT / "faq.yaml"))
+    ap.add_argument("--faq", default=str(ROOT / "bot" / "faq.yaml"))
     ap.add_argument("--shared", default=str(SHARED_EVAL), help="folder of shared eval sets (optional)")
     ap.add_argument("--misses", action="store_true", help="print missed red flags and false alarms")
     ap.add_argument("--rounds", type=int, default=5)

@@ -46,7 +46,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 from fakebot import TOKEN, Call, FakeTelegram, Json, private_chat, user  # noqa: E402
 from samples import MORE_QUESTIONS, QUESTIONS  # noqa: E402
 
-FAQ = ROOT / "faq.yaml"
+FAQ = ROOT / "bot" / "faq.yaml"
 PEOPLE_COMMANDS = ("/causes", "/fixes", "/faq", "/start")
 START_WAIT = 60.0  # seconds the bot may take to reach its first getUpdates
 GIVE_UP = 10.0  # a person whose reply has not come after this long speaks again (the reply counts lost)

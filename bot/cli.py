@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import __version__
 from bot.config import ConfigError, Settings, faq_path, load_settings
 from bot.content.load import load_knowledge
 from bot.content.model import KnowledgeBase
@@ -75,10 +76,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.terminal import render_plain
+ASK_HINT = 'ask needs a question: legpress-bot ask "why does my back hurt?" (or one per line on stdin)'
 
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.terminal import render_plain, terminal_width
+
+    if not args.question and sys.stdin.isatty():
+        return fail(ASK_HINT)  # nothing piped in: say how, rather than wait for a line
     dialogue = Dialogue.from_kb(load_or_exit(faq_path(args.faq)))
+    width = terminal_width(sys.stdout)
 
     def one(q: str) -> str:
         if args.json:
@@ -87,7 +94,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             sign = flag.id if flag is not None else None
             return json.dumps(match_json(q, m, flag is not None, sign), ensure_ascii=False)
         outcome = dialogue.on_text(q, None)
-        return "\n\n".join(render_plain(r) for r in outcome.replies)
+        return "\n\n".join(render_plain(r, width=width, pickable=False) for r in outcome.replies)
 
     if args.question:
         print(one(" ".join(args.question)))
@@ -96,7 +103,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         q = line.rstrip("\n")
         if not args.json and not q.strip():
             continue
-        print(one(q), flush=True)
+        # plain answers one after another: each under the question it answers, a blank line between
+        print(one(q) if args.json else f"> {q.strip()}\n{one(q)}\n", flush=True)
     return 0
 
 
@@ -114,9 +122,25 @@ def faq_source(settings: Settings, args: argparse.Namespace) -> Path:
 
 
 def chat(settings: Settings, args: argparse.Namespace) -> int:
+    """The terminal chat, writing the question log in DATA_DIR as the Telegram bot does."""
+    from bot.storage.question_log import QuestionLog
     from bot.terminal import TerminalChat
 
-    return TerminalChat(Dialogue.from_kb(load_or_exit(faq_source(settings, args)))).run(sys.stdin)
+    dialogue = Dialogue.from_kb(load_or_exit(faq_source(settings, args)))
+    try:
+        question_log: QuestionLog | None = QuestionLog.open(
+            settings.data_dir, retention_days=settings.retention_days
+        )
+    except Exception as exc:  # an unwritable or damaged DATA_DIR: the chat answers anyway
+        print(f"{PROG}: the question log is off: {exc}", file=sys.stderr)
+        question_log = None
+    try:
+        if question_log is not None:
+            question_log.purge()
+        return TerminalChat(dialogue, question_log=question_log).run(sys.stdin)
+    finally:
+        if question_log is not None:
+            question_log.close()
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -137,7 +161,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.telegram.app import run as run_telegram
     from bot.telegram.logs import setup_logging
 
-    setup_logging(settings.log_level, settings.secrets)
+    setup_logging(settings.log_level, settings.secrets, settings.log_format)
     dialogue = Dialogue.from_kb(load_or_exit(faq_source(settings, args)))
     try:
         # DATA_DIR writable and its database healthy (a damaged one moved aside), before any network wait
@@ -162,6 +186,7 @@ def run_door(command: str, args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------- arguments
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command")
     p = sub.add_parser("run", help="run the Telegram bot (or the terminal chat when no token is set)")
     p.add_argument("--faq", help="path to faq.yaml (default: FAQ_PATH or ./faq.yaml)")
@@ -198,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         if command in handlers:
             return handlers[command](args)
         return run_door(command, args)
+    except KeyboardInterrupt:  # Ctrl-C while loading or reading stdin: stop as quietly as the chat does
+        print(file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # the reader went away (`legpress-bot report --json | head`): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -11,13 +11,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 # <bot id>:<secret> as issued by @BotFather; the secret is 35 characters today, allow some slack
 TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,64}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 DEFAULT_FAQ = "faq.yaml"
+PACKAGED_FAQ = Path(__file__).resolve().parent / DEFAULT_FAQ  # the content that ships with the package
 
 
 def faq_path(arg: str | None = None) -> Path:
@@ -30,7 +33,7 @@ def faq_path(arg: str | None = None) -> Path:
     here = Path(DEFAULT_FAQ)
     if here.exists():
         return here
-    return Path(__file__).resolve().parent.parent / DEFAULT_FAQ
+    return PACKAGED_FAQ
 
 
 class ConfigError(ValueError):
@@ -49,6 +52,7 @@ class Settings:
     webhook_port: int = 8443
     webhook_secret: str = ""
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line, for log collectors
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     retention_days: int = 90  # questions, feedback and check outcomes older than this are removed
 
@@ -91,6 +95,22 @@ def parse_dotenv(text: str) -> dict[str, str]:
     return values
 
 
+def check_webhook_url(url: str) -> None:
+    """Telegram delivers updates only to an https:// address with a host name (or IP address)."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        got = f"{parts.scheme}:// without a host" if parts.scheme else "no https://"
+        if parts.scheme and parts.hostname:
+            got = f"{parts.scheme}://"
+        # the address itself is not repeated: it may carry a secret path
+        raise ConfigError(
+            f"WEBHOOK_URL must be a public https:// address with a host, e.g. https://bot.example.org/hook "
+            f"(it has {got})"
+        )
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Read every setting once; raise ConfigError with a one-line message for a value that is unusable."""
     env: dict[str, str] = {}
@@ -107,6 +127,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     level = get("LOG_LEVEL", "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    log_format = get("LOG_FORMAT", "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+    check_webhook_url(get("WEBHOOK_URL"))
     admins_raw = [a for a in re.split(r"[,\s]+", get("ADMIN_IDS")) if a]
     if not all(re.fullmatch(r"-?[0-9]+", a) for a in admins_raw):
         raise ConfigError("ADMIN_IDS must be Telegram user ids separated by commas")
@@ -125,6 +149,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         webhook_port=int(port_raw),
         webhook_secret=get("WEBHOOK_SECRET"),
         log_level=level,
+        log_format=log_format,
         admin_ids=frozenset(int(a) for a in admins_raw),
         retention_days=int(retention_raw),
     )

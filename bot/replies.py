@@ -101,18 +101,51 @@ def rows(buttons: list[Button], per_row: int = 1) -> Keyboard:
     return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
 
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_LIST_ITEM = re.compile(r"^(?:- |[0-9]+[.)] )")
+
+
+def paragraphs(text: str) -> list[list[str]]:
+    """Text as written in faq.yaml -> paragraphs, each a list of lines as they should be shown.
+
+    One rule, the one people expect from Markdown: a single line break inside a paragraph is a space; a
+    blank line starts a paragraph; `- ` bullets and numbered lines (`1. `, `2) `) stay lines of their own,
+    and an indented line continues the item above it. So a YAML `|` block can be wrapped at any width."""
+    out: list[list[str]] = []
+    lines: list[str] = []
+    in_item = False
+    for raw in text.strip().splitlines():
+        stripped = raw.strip()
+        if not stripped:
+            if lines:
+                out.append(lines)
+            lines, in_item = [], False
+        elif _LIST_ITEM.match(stripped):
+            lines.append(stripped)
+            in_item = True
+        elif lines and (not in_item or raw[:1].isspace()):
+            lines[-1] += " " + stripped  # the same sentence, wrapped in the file
+        else:
+            lines.append(stripped)  # the text after a list starts a line of its own
+            in_item = False
+    if lines:
+        out.append(lines)
+    return out
 
 
 def format_body(text: str) -> str:
-    """An answer as written in faq.yaml -> Telegram HTML: `**bold**` and `- ` bullets, the rest escaped."""
-    lines = []
-    for raw in text.strip().splitlines():
-        line = raw.rstrip()
-        if line.lstrip().startswith("- "):
-            line = "• " + line.lstrip()[2:]
-        lines.append(_BOLD.sub(lambda m: f"<b>{m.group(1)}</b>", esc(line)))
-    return "\n".join(lines)
+    """An answer as written in faq.yaml -> Telegram HTML: reflowed (see `paragraphs`), `**bold**` and
+    `- ` bullets understood, the rest escaped."""
+    shown = []
+    for paragraph in paragraphs(text):
+        lines = ["• " + line[2:] if line.startswith("- ") else line for line in paragraph]
+        shown.append(_BOLD.sub(lambda m: f"<b>{m.group(1)}</b>", esc("\n".join(lines))))
+    return "\n\n".join(shown)
+
+
+def plain_body(text: str) -> str:
+    """An answer as one line of plain text, `**` marks removed: for previews such as inline results."""
+    return " ".join(to_plain(format_body(text)).split())
 
 
 def entry_html(title: str, answer: str) -> str:

@@ -25,7 +25,7 @@ from bot.storage.question_log import QuestionLog, QuestionLogError
 from bot.storage.summary import EntryStat, Group, Summary, percent, summarise
 from bot.text import one_line
 
-PLOT_HINT = "--plot needs matplotlib: pip install 'legpress-bot[plot]'"
+PLOT_HINT = "--plot needs matplotlib, the plot extra: pip install '.[plot]' (in a clone) or matplotlib"
 NO_ENTRY_KEY = "no-close-entry"
 QUESTION_INDENT = " " * 6  # where `questions:` items sit in faq.yaml, so pasted lines need no re-indenting
 
@@ -44,8 +44,14 @@ def _group_lines(n: int, g: Group) -> list[str]:
     lines = [f"{n:>3}. {g.count}× “{one_line(g.example, 90)}”  ({_plural(g.askers, 'person', 'people')})"]
     if g.others:
         lines.append("      also: " + ", ".join(f"“{one_line(o, 40)}”" for o in g.others))
-    if g.closest:
-        lines.append(f"      closest entry: {g.closest} “{g.closest_title}” (score {g.closest_score:g})")
+    if g.closest and g.closest_reason:
+        lines.append(
+            f"      closest entry: {g.closest} “{g.closest_title}” (by its words; `ask` scores the question "
+            f"{g.closest_score:g}: {g.closest_reason})"
+        )
+    elif g.closest:
+        score = f"`ask` scores the question {g.closest_score:g}"
+        lines.append(f"      closest entry: {g.closest} “{g.closest_title}” ({score})")
     else:
         lines.append("      closest entry: none")
     return lines
@@ -141,7 +147,7 @@ def unanswered_yaml(report: Summary, limit: int = 20) -> str:
             wordings = (g.example, *g.others)
             note = f"asked {g.count}× by {_plural(g.askers, 'person', 'people')}"
             if g.closest_score is not None:
-                note += f", closest score {g.closest_score:g}"
+                note += f", `ask` scores it {g.closest_score:g}"
             out.append(f"{QUESTION_INDENT}- {_yaml_string(wordings[0])}  # {note}")
             out += [f"{QUESTION_INDENT}- {_yaml_string(w)}" for w in wordings[1:]]
     return "\n".join(out) + "\n"

@@ -33,7 +33,7 @@ from bot.telegram.network import NetworkPolicy
 from bot.telegram.recording import FLUSH_JOB
 
 ROOT = Path(__file__).resolve().parent.parent
-FAQ = ROOT / "faq.yaml"
+FAQ = ROOT / "bot" / "faq.yaml"
 PROCESSED_GROUP = 1_000  # after every handler group of the bot
 WAIT = 10.0  # an upper bound only: a test that reaches it has failed
 

@@ -212,6 +212,7 @@ class FakeTelegram:
         self.messages: dict[tuple[int, int], Json] = {}
         self.chats: dict[int, Json] = {}
         self.commands: dict[str, list[Json]] = {}
+        self.descriptions: dict[str, str] = {}  # the profile: description and short_description
         self.webhook: Json = {}
         self.failures: dict[str, tuple[int, str]] = {}
         self.faulted: list[
@@ -505,6 +506,20 @@ class FakeTelegram:
         scope = (params.get("scope") or {}).get("type", "default")
         self.commands[scope] = list(params.get("commands") or [])
         return True
+
+    async def api_setMyDescription(self, params: Json) -> bool:
+        self.descriptions["description"] = str(params.get("description") or "")
+        return True
+
+    async def api_getMyDescription(self, params: Json) -> Json:
+        return {"description": self.descriptions.get("description", "")}
+
+    async def api_setMyShortDescription(self, params: Json) -> bool:
+        self.descriptions["short_description"] = str(params.get("short_description") or "")
+        return True
+
+    async def api_getMyShortDescription(self, params: Json) -> Json:
+        return {"short_description": self.descriptions.get("short_description", "")}
 
     async def api_getMyCommands(self, params: Json) -> list[Json]:
         scope = (params.get("scope") or {}).get("type", "default")

@@ -92,8 +92,17 @@ def test_batch_mode_streams_one_line_per_question() -> None:
     assert proc.returncode == 0
 
 
+def test_plain_batch_answers_are_apart_and_offer_nothing_to_press() -> None:
+    r = cli("ask", stdin="do I need a belt?\nwhere should my feet go on the leg press?\n")
+    assert r.returncode == 0, r.stderr
+    first, second = r.stdout.strip().split("\n\n> ")
+    assert first.startswith("> do I need a belt?\n") and "belt" in first.lower()
+    assert second.startswith("where should my feet go") and "platform" in second.lower()
+    assert "👍" not in r.stdout and "👎" not in r.stdout and "[1]" not in r.stdout
+
+
 def test_check_good_file_prints_one_line() -> None:
-    r = cli("check", "faq.yaml")
+    r = cli("check", "bot/faq.yaml")
     assert r.returncode == 0
     assert len(r.stdout.strip().splitlines()) == 1 and "16 entries" in r.stdout
 

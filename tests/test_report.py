@@ -17,7 +17,7 @@ from bot.content.load import parse_knowledge
 from bot.content.model import Entry
 from bot.core.events import CheckCancelled, CheckFinished, CheckStarted, RedFlagRaised
 from bot.core.matching import Candidate, Match
-from bot.report import write_plot
+from bot.report import PLOT_HINT, write_plot
 from bot.storage.question_log import QuestionLog
 from bot.storage.summary import summarise
 
@@ -153,7 +153,11 @@ def test_the_text_report_shows_what_needs_work_first(data: Path) -> None:
     assert (
         "also: “Which belt should I buy??”, “which belt should i buy”, “what belt should I buy”" in unanswered
     )
-    assert "      closest entry: back-support “Fix: use a back support” (score " in unanswered
+    # the score is the one `ask` gives ("which belt" alone names no subject): the entry is nearest by words
+    assert (
+        "      closest entry: back-support “Fix: use a back support” (by its words; `ask` scores the "
+        "question 0: no subject)" in unanswered
+    )
     assert "  2. 2× “is a weighted vest good”  (2 people)\n      closest entry: none" in unanswered
     assert "hamstring stretch how often" in out[positions[1] : positions[2]]
 
@@ -195,7 +199,7 @@ def test_a_missing_database_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_an_empty_log_still_reads_well(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     QuestionLog.open(tmp_path).close()
-    assert main(["report", "--data-dir", str(tmp_path), "--faq", str(ROOT / "faq.yaml")]) == 0
+    assert main(["report", "--data-dir", str(tmp_path), "--faq", str(ROOT / "bot" / "faq.yaml")]) == 0
     out = capsys.readouterr().out
     assert "0 questions from 0 people" in out
     assert out.count("  none") == 4
@@ -217,6 +221,18 @@ def test_json_is_the_same_report_for_tools(data: Path) -> None:
         "which belt should I buy",
         "back-support",
     )
+    for group in report["unanswered"] + report["unsure"]:  # the scores mean what `ask` means
+        if group["closest"] is not None:
+            faq = data.parent / "faq.yaml"
+            asked = subprocess.run(
+                [sys.executable, "-m", "bot", "ask", "--json", "--faq", str(faq), group["example"]],
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                timeout=60,
+            )
+            assert group["closest_score"] == round(json.loads(asked.stdout)["score"], 1), group
     assert [e["entry_id"] for e in report["top_entries"]] == [
         "tight-hamstrings",
         "back-support",
@@ -297,5 +313,5 @@ def test_plot_without_matplotlib_says_how_to_get_it(
     assert main(["report", "--data-dir", str(data), "--plot", str(picture)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == "--plot needs matplotlib: pip install 'legpress-bot[plot]'\n"
+    assert captured.err == PLOT_HINT + "\n" and "'.[plot]'" in PLOT_HINT
     assert not picture.exists()

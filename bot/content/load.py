@@ -13,7 +13,16 @@ from typing import Any
 import yaml
 
 from bot.content.model import KINDS, Entry, GateRule, KnowledgeBase, MatchingConfig, Meta
-from bot.content.problems import CONCEPT_RE, ID_RE, KnowledgeError, Problem, Report
+from bot.content.problems import (
+    CONCEPT_RE,
+    DUPLICATE,
+    ID_RE,
+    KnowledgeError,
+    Problem,
+    Report,
+    field_path,
+    fold_references,
+)
 from bot.content.questionnaire import parse_questionnaire
 from bot.content.red_flags import parse_red_flags
 from bot.content.small_talk import parse_small_talk
@@ -22,7 +31,9 @@ from bot.replies import MAX_MESSAGE_CHARS, entry_html
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 TOP_KEYS = {"meta", "matching", "entries", "questionnaire", "red_flags", "small_talk"}
-META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about"}
+# Telegram's limits for setMyDescription and setMyShortDescription
+META_LIMITS = {"description": 512, "short_description": 120}
+META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about", *META_LIMITS}
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
 MATCHING_KEYS = {
     "thresholds",
@@ -70,6 +81,7 @@ class _Collector:
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.text = text
+        self.data: object = None  # the parsed file: section parsers name fields, this finds their lines
         self._found: list[tuple[tuple[Any, ...], str | None, str | None, str]] = []
 
     def add(self, path: tuple[Any, ...], entry: str | None, fld: str | None, message: str) -> None:
@@ -84,13 +96,13 @@ class _Collector:
         for path, entry, fld, message in self._found:
             line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), None)
             out.append(Problem(self.file, line, entry, fld, message))
-        return out
+        return fold_references(out)
 
     def section(self, name: str) -> Report:
         """A Report for a top-level section whose parser lives in another module."""
 
         def report(entry: str | None, fld: str | None, message: str) -> None:
-            self.add((name,), entry, fld if fld else name, message)
+            self.add(field_path(self.data, fld) or (name,) if fld else (name,), entry, fld or name, message)
 
         return report
 
@@ -117,12 +129,23 @@ def _parse_meta(raw: Any, c: _Collector) -> Meta | None:
         if v is None:
             c.add(("meta", key), None, f"meta.{key}", "missing or empty")
         values[key] = v or ""
+    source_url = _text(raw.get("source_url")) or ""
+    if source_url and not source_url.startswith(("https://", "http://")):
+        c.add(("meta", "source_url"), None, "meta.source_url", "must be a web address (https://…)")
+    for key, limit in META_LIMITS.items():
+        v = raw.get(key)
+        if v is not None and not isinstance(v, str):
+            c.add(("meta", key), None, f"meta.{key}", "must be text")
+        elif isinstance(v, str) and len(v.strip()) > limit:
+            c.add(("meta", key), None, f"meta.{key}", f"{len(v.strip())} characters; Telegram takes {limit}")
     return Meta(
         bot_name=values["bot_name"],
         source_title=values["source_title"],
         disclaimer=values["disclaimer"],
-        source_url=_text(raw.get("source_url")) or "",
+        source_url=source_url,
         about=_text(raw.get("about")) or "",
+        description=_text(raw.get("description")) or "",
+        short_description=_text(raw.get("short_description")) or "",
     )
 
 
@@ -334,6 +357,7 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
         raise KnowledgeError(
             [Problem(file, 1, None, None, "the file must be a mapping with meta and entries")]
         )
+    c.data = data
     for key in sorted(set(data) - TOP_KEYS, key=str):
         c.add((key,), None, str(key), f"unknown top-level key (allowed: {', '.join(sorted(TOP_KEYS))})")
 
@@ -345,21 +369,21 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
     if not isinstance(raw_entries, list) or not raw_entries:
         c.add(("entries",), None, "entries", "missing or empty: list the entries")
         raw_entries = []
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # every id the file gives, parsed or not: references to it are not mistakes
+    causes: list[str] = []
+    unsure_kind: list[str] = []  # entries whose kind is a mistake: they may be causes
     for i, raw in enumerate(raw_entries):
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        duplicate = isinstance(rid, str) and rid in seen
+        if duplicate:  # reported whatever else is wrong with the entry
+            c.add(("entries", i, "id"), rid, "id", f"{DUPLICATE} (first used by entry #{seen[str(rid)] + 1})")
+        elif isinstance(rid, str) and ID_RE.match(rid):
+            seen[rid] = i
+            kind = raw.get("kind") if isinstance(raw, dict) else None
+            (causes if kind == "cause" else unsure_kind if kind not in KINDS else []).append(rid)
         entry = _parse_entry(i, raw, c)
-        if entry is None:
-            continue
-        if entry.id in seen:
-            c.add(
-                ("entries", i, "id"),
-                entry.id,
-                "id",
-                f"duplicate id (first used by entry #{seen[entry.id] + 1})",
-            )
-            continue
-        seen[entry.id] = i
-        entries.append(entry)
+        if entry is not None and not duplicate:
+            entries.append(entry)
     declared = {r["id"] for r in raw_entries if isinstance(r, dict) and isinstance(r.get("id"), str)}
     for i, raw in enumerate(raw_entries):
         related = raw.get("related") if isinstance(raw, dict) else None
@@ -376,7 +400,9 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
     questionnaire = None
     red_flags = None
     if "questionnaire" in data:
-        questionnaire = parse_questionnaire(data["questionnaire"], known, entries, c.section("questionnaire"))
+        questionnaire = parse_questionnaire(
+            data["questionnaire"], known, entries, c.section("questionnaire"), causes, unsure_kind
+        )
     if "red_flags" in data:
         red_flags = parse_red_flags(data["red_flags"], c.section("red_flags"))
     small_talk = None

@@ -29,6 +29,8 @@ class Meta:
     disclaimer: str
     source_url: str = ""
     about: str = ""
+    description: str = ""  # the bot's profile: what Telegram shows before the first message
+    short_description: str = ""  # the bot's profile page and shared links
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CONCEPT_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -42,3 +42,70 @@ Report = Callable[[str | None, str | None, str], None]
 
 Bad = Callable[[str | None, str, str], None]
 """bad(entry, field, message): one problem inside a section, with the field named in full."""
+
+
+# --------------------------------------------------------------------------------- one per real mistake
+_FIELD_PART = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+_REFERENCE = re.compile(r"^unknown (?:entry|cause|question) id '([^']*)'")
+DUPLICATE = "duplicate id"
+
+
+def field_path(data: object, fld: str) -> tuple[object, ...]:
+    """A field as a section parser names it (`questionnaire.questions[core].options[often].weights`) ->
+    the path to it in the parsed file (`('questionnaire', 'questions', 3, 'options', 0, 'weights')`), as far
+    as the file has it: so that the problem points at the field's own line."""
+    path: tuple[object, ...] = ()
+    node = data
+    for key, name in _FIELD_PART.findall(fld):
+        if key and isinstance(node, dict) and key in node:
+            path, node = (*path, key), node[key]
+        elif name and isinstance(node, list):
+            index = next((i for i, x in enumerate(node) if isinstance(x, dict) and x.get("id") == name), None)
+            number = name.lstrip("#")
+            if index is None and number.isdigit() and 0 < int(number) <= len(node):
+                index = int(number) - 1  # an item without an id is named by its place, from 1
+            if index is None:
+                break
+            path, node = (*path, index), node[index]
+        else:
+            break
+    return path
+
+
+def fold_references(problems: list[Problem]) -> list[Problem]:
+    """One problem per real mistake: an id that does not exist is reported once, where it is first used,
+    with the other places named; and when one entry's id is a duplicate while one referenced id has no
+    entry, the two are one mistake (an entry given the wrong id) and are reported as one."""
+    kept: list[Problem] = []
+    first: dict[str, int] = {}
+    more: dict[str, list[int | None]] = {}
+    for p in problems:
+        found = _REFERENCE.match(p.message)
+        if found is None:
+            kept.append(p)
+        elif found.group(1) in first:
+            more[found.group(1)].append(p.line)
+        else:
+            first[found.group(1)], more[found.group(1)] = len(kept), []
+            kept.append(p)
+    duplicates = [i for i, p in enumerate(kept) if p.message.startswith(DUPLICATE)]
+    if len(duplicates) == 1 and len(first) == 1:
+        ((ref, at),) = first.items()
+        uses = 1 + len(more[ref])
+        d = kept[duplicates[0]]
+        kept[duplicates[0]] = replace(
+            d,
+            message=f"{d.message}; was it meant to be {ref!r}? That id is used {_times(uses)} but no entry "
+            "has it",
+        )
+        return [p for i, p in enumerate(kept) if i != at]
+    for ref, at in first.items():
+        lines = [str(n) for n in dict.fromkeys(more[ref]) if n is not None and n != kept[at].line]
+        if lines:
+            also = f" (also used at line{'s' if len(lines) > 1 else ''} {', '.join(lines)})"
+            kept[at] = replace(kept[at], message=kept[at].message + also)
+    return kept
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"

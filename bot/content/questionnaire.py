@@ -35,9 +35,17 @@ OPTION_KEYS = {"id", "label", "weights", "red_flag"}
 
 
 def parse_questionnaire(
-    raw: Any, known_ids: Collection[str], entries: Sequence[Entry], report: Report
+    raw: Any,
+    known_ids: Collection[str],
+    entries: Sequence[Entry],
+    report: Report,
+    cause_ids: Sequence[str] | None = None,
+    maybe_causes: Collection[str] = (),
 ) -> Questionnaire | None:
-    """Validate the `questionnaire` section of faq.yaml; every problem goes to `report`."""
+    """Validate the `questionnaire` section of faq.yaml; every problem goes to `report`. `cause_ids`, when
+    given, are every cause the file declares, also those whose entries have problems of their own: a
+    mistake in an entry is then not reported again here; nor is a reference to one of `maybe_causes`,
+    entries whose kind is itself a mistake."""
     problems = 0
 
     def bad(entry: str | None, fld: str, message: str) -> None:
@@ -50,7 +58,7 @@ def parse_questionnaire(
         return None
     for key in sorted(set(raw) - SECTION_KEYS, key=str):
         bad(None, f"questionnaire.{key}", f"unknown key (allowed: {', '.join(sorted(SECTION_KEYS))})")
-    cause_ids = tuple(e.id for e in entries if e.kind == "cause")
+    cause_ids = tuple(cause_ids if cause_ids is not None else (e.id for e in entries if e.kind == "cause"))
     texts = {k: _text(raw.get(k)) for k in ("title", "intro", "offer", "general_advice", "closing")}
     for key in ("offer", "general_advice"):
         if not texts[key]:
@@ -67,13 +75,17 @@ def parse_questionnaire(
         min_score = 3
     general_fixes = _ids(raw.get("general_fixes", []), known_ids, None, "questionnaire.general_fixes", bad)
 
-    questions = _parse_questions(raw.get("questions"), cause_ids, bad)
-    qids = {q.id for q in questions}
-    causes = _parse_causes(raw.get("causes"), cause_ids, known_ids, qids, bad)
-    if questions and not any(q.first and any(o.red_flag for o in q.options) for q in questions):
+    accepted = (*cause_ids, *maybe_causes)
+    written = raw.get("questions")
+    questions = _parse_questions(written, accepted, bad)
+    qids = {q.id for q in questions} | _declared_ids(written)  # a broken question is reported once, itself
+    causes = _parse_causes(raw.get("causes"), cause_ids, accepted, known_ids, qids, bad)
+    complete = isinstance(written, list) and len(questions) == len(written)  # else: already reported
+    if complete and questions and not any(q.first and any(o.red_flag for o in q.options) for q in questions):
         bad(None, "questionnaire.questions", "the first question (first: true) must ask about warning signs")
-    if isinstance(per_run, int) and questions and per_run > len(questions):
-        bad(None, "questionnaire.per_run", f"asks {per_run} questions but only {len(questions)} are defined")
+    defined = len(written) if isinstance(written, list) else 0
+    if isinstance(per_run, int) and defined and per_run > defined:
+        bad(None, "questionnaire.per_run", f"asks {per_run} questions but only {defined} are defined")
     if problems:
         return None
     q = Questionnaire(
@@ -93,6 +105,10 @@ def parse_questionnaire(
     return None if problems else q
 
 
+def _declared_ids(items: Any) -> set[str]:
+    return {x["id"] for x in items or () if isinstance(x, dict) and isinstance(x.get("id"), str)}
+
+
 def _text(value: Any) -> str | None:
     return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
 
@@ -108,8 +124,15 @@ def _ids(raw: Any, known: Collection[str], entry: str | None, fld: str, bad: Bad
 
 
 def _parse_causes(
-    raw: Any, cause_ids: Sequence[str], known: Collection[str], qids: Collection[str], bad: Bad
+    raw: Any,
+    cause_ids: Sequence[str],
+    accepted: Sequence[str],
+    known: Collection[str],
+    qids: Collection[str],
+    bad: Bad,
 ) -> list[CauseResult]:
+    """The result of each cause; `accepted` are the ids a result may be for (causes, and entries whose kind
+    is already reported as wrong)."""
     out: list[CauseResult] = []
     if not isinstance(raw, dict):
         bad(None, "questionnaire.causes", "must map each cause id to its offer, fixes and plan")
@@ -124,7 +147,7 @@ def _parse_causes(
     claimed: dict[str, str] = {}
     for cid, item in raw.items():
         fld = f"questionnaire.causes.{cid}"
-        if cid not in cause_ids:
+        if cid not in accepted:
             bad(str(cid), fld, f"unknown cause id {cid!r} (causes: {', '.join(cause_ids)})")
             continue
         if not isinstance(item, dict):

@@ -143,6 +143,9 @@ def start(kb: KnowledgeBase, focus: str | None, now: float, run_id: str) -> tupl
     return state, question_reply(kb, state, edit=False)
 
 
+FIRST_QUESTION = "This is the first question: pick an answer, or ✖ Cancel to stop the check."
+
+
 def step(kb: KnowledgeBase, state: CheckState | None, data: str, now: float) -> Step:
     """One tap on a check button. Stale, foreign or malformed data is answered politely, never raised."""
     parts = data.removeprefix("q:").split(":")
@@ -157,7 +160,7 @@ def step(kb: KnowledgeBase, state: CheckState | None, data: str, now: float) -> 
         return Step((cancelled_reply(edit=True),), None, "Check cancelled.", events=(CheckCancelled(),))
     if action == "back" and len(parts) == 2:
         if not state.answers:
-            return Step((question_reply(kb, state),), touch(state, now), "This is the first question.")
+            return Step((question_reply(kb, state),), touch(state, now), FIRST_QUESTION)
         back = CheckState(state.run, state.plan, state.answers[:-1], state.focus, now)
         return Step((question_reply(kb, back),), back)
     if action == "resume" and len(parts) == 2:

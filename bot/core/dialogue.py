@@ -42,9 +42,9 @@ ChatKind = Literal["private", "group"]
 KIND_TITLES = {"cause": "Common causes", "fix": "Fixes", "faq": "Frequently asked questions"}
 KIND_COMMANDS = {"causes": "cause", "fixes": "fix", "faq": "faq"}
 LIST_PROMPTS = {
-    "cause": "Five common reasons the leg press hurts the lower back. Tap one to read it and see its fixes.",
-    "fix": "Six ways to take the strain off your lower back. Tap one for the details.",
-    "faq": "The questions people ask most. Tap one for the answer.",
+    "cause": "Five common reasons the leg press hurts the lower back. Pick one to read it and see its fixes.",
+    "fix": "Six ways to take the strain off your lower back. Pick one for the details.",
+    "faq": "The questions people ask most. Pick one for the answer.",
 }
 COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("causes", "Why the leg press can hurt your lower back"),
@@ -62,6 +62,7 @@ FEEDBACK_ASK_TEXT = (
     "Reply to this message and I'll pass it on to the people who run me."
 )
 FEEDBACK_NOTED = "Thank you! I've passed that on."
+HELP_ON_TELEGRAM = "In a group, mention me or reply to my message, or use the commands."
 READINGS_KEPT = 2048  # recent questions whose reading (red flag, match) is kept: at most ~1 MB
 READING_MAX_CHARS = 300  # longer messages are read afresh: they are seldom sent twice
 
@@ -216,7 +217,7 @@ class Dialogue:
             if state is None or qn.expired(state, now):
                 return Outcome((Reply("Nothing to cancel. Ask me anything, or try /check."),), None)
             return Outcome((qn.cancelled_reply(),), None, events=(CheckCancelled(),))
-        return Outcome((Reply(f"I don't know that command. {self.commands_hint()}"),), state)
+        return Outcome((Reply(f"I don't know that command. Try {self.commands_hint()}"),), state)
 
     # --------------------------------------------------------------------------------------- buttons
     def on_button(
@@ -360,7 +361,7 @@ class Dialogue:
         for c in m.candidates:
             if c.entry not in seen:
                 seen.append(c.entry)
-        buttons = [Button(e.title, data=f"e:{e.id}") for e in seen[:3]]
+        buttons = [Button(self._related_label(e), data=f"e:{e.id}") for e in seen[:3]]  # as under answers
         return Reply("I'm not sure I understood. Did you mean…", buttons=rows(buttons))
 
     def no_match_reply(self) -> Reply:
@@ -393,15 +394,15 @@ class Dialogue:
         )
         return Reply(text, buttons=self.menu_buttons())
 
-    def help_reply(self) -> Reply:
+    def help_reply(self, where: str = HELP_ON_TELEGRAM) -> Reply:
+        """The commands, then `where`: how to reach the bot where the person is (a door passes its own)."""
         lines = "\n".join(f"/{c} – {esc(d)}" for c, d in COMMAND_MENU)
         text = (
             "Ask me anything about lower-back pain on the leg press, in your own words. For example:\n"
             "• “why does my back hurt after leg press?”\n"
             "• “where should my feet go?”\n"
             "• “do I need a belt?”\n\n"
-            f"{lines}\n\n"
-            "In a group, mention me or reply to my message, or use the commands."
+            f"{lines}\n\n{esc(where)}"
         )
         return Reply(text, buttons=self.menu_buttons())
 

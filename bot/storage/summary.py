@@ -87,7 +87,8 @@ class Group:
     others: tuple[str, ...]  # a few other wordings
     closest: str | None  # entry id in the current faq.yaml
     closest_title: str | None
-    closest_score: float | None
+    closest_score: float | None  # the score `legpress-bot ask` gives the example, 0-100
+    closest_reason: str = ""  # why `ask` turns the example away (then `closest` is only nearest by words)
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,18 @@ class Summary:
     per_day: tuple[Day, ...]
 
 
-def closest_entry(matcher: Matcher | None, text: str) -> tuple[str, str, float] | None:
-    """The entry nearest to a question in the current faq.yaml, even when the topic gate would abstain."""
+def closest_entry(matcher: Matcher | None, text: str) -> tuple[str, str, float, str] | None:
+    """The entry nearest to a question in the current faq.yaml, with the score `ask` gives the question and,
+    when `ask` turns it away (the topic gate), why: the score is then 0 and the entry the nearest by words,
+    which is still where its wording may belong."""
     if matcher is None:
         return None
-    ranked = matcher.rank(matcher.analyse(text))
-    if not ranked:
+    m = matcher.match(text)
+    nearest = m.candidates or tuple(matcher.rank(matcher.analyse(text)))
+    if not nearest:
         return None
-    top = ranked[0]
-    return top.entry.id, top.entry.title, round(top.score, 1)
+    top = nearest[0]
+    return top.entry.id, top.entry.title, round(m.score, 1), m.reason if not m.candidates else ""
 
 
 def make_groups(asked: Sequence[Asked], matcher: Matcher | None, limit: int) -> tuple[Group, ...]:
@@ -159,6 +163,7 @@ def make_groups(asked: Sequence[Asked], matcher: Matcher | None, limit: int) -> 
                 closest=near[0] if near else None,
                 closest_title=near[1] if near else None,
                 closest_score=near[2] if near else None,
+                closest_reason=near[3] if near else "",
             )
         )
     return tuple(out)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -28,7 +28,9 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot import __version__
 from bot.config import Settings, faq_path
+from bot.content.model import Meta
 from bot.core.dialogue import COMMAND_MENU, Dialogue
 from bot.telegram.admin import Admin
 from bot.telegram.context import BotApp, Data
@@ -103,11 +105,32 @@ def build_application(
 
 
 async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:
-    """At start-up: the command menu for private chats and groups, and one line in the log."""
+    """At start-up: the command menu for private chats and groups, the profile's descriptions from faq.yaml's
+    `meta`, and one line in the log."""
     menu = [BotCommand(name, description) for name, description in COMMAND_MENU]
     await app.bot.set_my_commands(menu, scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(menu, scope=BotCommandScopeAllGroupChats())
-    log.info("Started @%s in %s mode with %d entries", app.bot.username, mode, len(dialogue.kb.entries))
+    await describe_bot(app.bot, dialogue.kb.meta)
+    log.info(
+        "Started @%s in %s mode with %d entries (legpress-bot %s)",
+        app.bot.username,
+        mode,
+        len(dialogue.kb.entries),
+        __version__,
+    )
+
+
+async def describe_bot(bot: Bot, meta: Meta) -> None:
+    """The profile's description and short description, each set only when it differs (Telegram limits how
+    often they may change). A refusal is one warning: the bot serves without them."""
+    try:
+        if meta.description and (await bot.get_my_description()).description != meta.description:
+            await bot.set_my_description(meta.description)
+        current = (await bot.get_my_short_description()).short_description
+        if meta.short_description and current != meta.short_description:
+            await bot.set_my_short_description(meta.short_description)
+    except TelegramError as exc:
+        log.warning("The bot's description was not set: %s", exc.message)
 
 
 class StartupError(Exception):

@@ -28,7 +28,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandle
 from bot.core import check as qn
 from bot.core.check import CheckState
 from bot.core.dialogue import COMMAND_MENU, FEEDBACK_ASK, ChatKind, Dialogue, Outcome
-from bot.replies import Reply, esc, format_body, to_plain
+from bot.replies import Reply, esc, plain_body, to_plain
 from bot.telegram.addressing import (
     FOR_BOT,
     chat_kind,
@@ -42,6 +42,7 @@ from bot.telegram.checks import CheckTimers, load_state, store_state
 from bot.telegram.context import BotApp, Context, Data, remember
 from bot.telegram.conversation import keep_recent, load_recent
 from bot.telegram.keyboards import render_keyboard
+from bot.telegram.logs import band_of, handled
 from bot.telegram.network import describe, is_network_fault
 from bot.telegram.recording import Recorder
 
@@ -60,7 +61,8 @@ INLINE_CHAT = "inline"  # the state key for buttons on inline-mode messages, whi
 
 # Telegram-only situations the terminal never meets
 ONLY_TEXT = "I can only read text messages. Ask me in words, or try /help."
-ANSWERED_RECENTLY = "I answered this a few minutes ago: see my earlier message"
+ANSWERED_RECENTLY = "I answered this recently: see my earlier message"
+OWN_REPEAT_SECONDS = 30  # the same person sending the same thing again this soon: the answer is just above
 
 
 def answer_key(outcome: Outcome, command: str | None) -> str | None:
@@ -126,7 +128,7 @@ class TelegramDoor:
             if kind == "group" and target is None and name not in COMMANDS:
                 return None  # some other bot's command
             outcome = self.dialogue.on_command(name, arg, state, kind, now, qn.new_run_id())
-            return outcome, answer_key(outcome, f"/{name} {arg}")
+            return outcome, answer_key(outcome, f"/{name} {' '.join(arg.lower().split())}")
         text = message.text or ""
         if kind == "group":
             reply = message.reply_to_message
@@ -157,6 +159,7 @@ class TelegramDoor:
         await self._answer(update, context)
 
     async def _answer(self, update: Update, context: Context) -> None:
+        started = time.perf_counter()
         message = update.effective_message
         if message is None:
             return
@@ -174,17 +177,21 @@ class TelegramDoor:
         now = self.clock()
         recent: dict[str, Any] = chat_data.setdefault(RECENT, {}) if group else {}
         earlier = recent.get(key) if key else None
+        sender = message.from_user.id if message.from_user else None
         if earlier is not None and now - earlier[1] < RECENT_SECONDS:
-            await self._point_to(message, int(earlier[0]))
+            # /check, then /check@Bot from the menu a second later: one answer is enough, and no pointer
+            if not (earlier[2:] == [sender] and now - earlier[1] < OWN_REPEAT_SECONDS):
+                await self._point_to(message, int(earlier[0]))
         else:
             quote = message.message_id if group else None  # in a group, say whom the answer is for
             sent = await self._send_all(context, message.chat.id, outcome.replies, quote=quote)
             if sent is not None:
                 remember(chat_data.setdefault(ANSWERS, {}), str(message.message_id), sent, REMEMBERED_ANSWERS)
                 if group and key:
-                    remember(recent, key, [sent, now], REMEMBERED_ANSWERS)
+                    remember(recent, key, [sent, now, sender], REMEMBERED_ANSWERS)
         self.question_log.answered(message, question_text(message), outcome, context.user_data)
         await self._persist(update, context)
+        handled("message", chat_kind(message.chat), band_of(outcome), started)
 
     async def _point_to(self, message: Message, earlier_id: int) -> None:
         link = message_link(message.chat, earlier_id)
@@ -217,6 +224,7 @@ class TelegramDoor:
 
     async def on_edit(self, update: Update, context: Context) -> None:
         """The asker corrected their question: correct the answer in place."""
+        started = time.perf_counter()
         message = update.edited_message
         if message is None:
             return
@@ -240,6 +248,7 @@ class TelegramDoor:
                 )
             )
         await self._persist(update, context)
+        handled("edit", chat_kind(message.chat), band_of(outcome), started)
 
     async def on_non_text(self, update: Update, context: Context) -> None:
         if update.effective_message is not None:
@@ -254,6 +263,7 @@ class TelegramDoor:
     # ------------------------------------------------------------------------------------- buttons
     async def on_button(self, update: Update, context: Context) -> None:
         """A button acts for whoever pressed it; the press is always answered, stale or not."""
+        started = time.perf_counter()
         query = update.callback_query
         if query is None:
             return
@@ -286,6 +296,7 @@ class TelegramDoor:
             elif message is not None:
                 await context.bot.send_message(message.chat.id, reply.text, reply_markup=markup)
         await self._persist(update, context)
+        handled("button", kind if message is not None else "inline", band_of(outcome), started)
 
     def _keep(self, update: Update, context: Context, chat_key: str, state: CheckState | None) -> None:
         """Store the person's check in this chat, and move its 30-minute timer when the check moved."""
@@ -300,6 +311,7 @@ class TelegramDoor:
     # --------------------------------------------------------------------------------------- inline
     async def on_inline(self, update: Update, context: Context) -> None:
         """`@BotName hamstrings` in any chat: the best entries, each as an article to send."""
+        started = time.perf_counter()
         query = update.inline_query
         if query is None:
             return
@@ -318,7 +330,7 @@ class TelegramDoor:
             )
         for entry in self.dialogue.inline_results(query.query):
             reply = self.dialogue.entry_reply(entry, "group")
-            summary = " ".join(to_plain(format_body(entry.answer)).split())
+            summary = plain_body(entry.answer)
             if len(summary) > INLINE_DESCRIPTION_CHARS:
                 summary = summary[: INLINE_DESCRIPTION_CHARS - 1] + "…"
             results.append(
@@ -331,6 +343,7 @@ class TelegramDoor:
                 )
             )
         await query.answer(results, cache_time=300)
+        handled("inline query", "inline", f"{len(results)} results", started)
 
     # --------------------------------------------------------------------------------------- errors
     async def on_error(self, update: object, context: Context) -> None:

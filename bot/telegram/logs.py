@@ -7,10 +7,16 @@ created: its message, arguments and traceback text, whichever handler (or test) 
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import time
 import traceback
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.core.dialogue import Outcome
 
 NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "tornado.access")
 REDACTED = "[REDACTED]"
@@ -52,15 +58,74 @@ def protect(*secrets: str) -> None:
         _installed = True
 
 
-def setup_logging(level: str, secrets: tuple[str, ...] = ()) -> None:
-    """Configure the root logger once for the whole process."""
+def utc_time(record: logging.LogRecord) -> str:
+    """When it happened, in UTC with the zone said: 2026-05-01T12:00:00.123Z."""
+    moment = datetime.fromtimestamp(record.created, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-05-01T12:00:00.123Z INFO bot.telegram: message`, for people reading a terminal or journal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return utc_time(record)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (time, level, logger, message, and the traceback as `exc`), for log
+    collectors; the standard library's json is all it takes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": utc_time(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
+FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json": JsonFormatter}
+
+
+def setup_logging(level: str, secrets: tuple[str, ...] = (), log_format: str = "text") -> None:
+    """Configure the root logger once for the whole process: LOG_LEVEL, and LOG_FORMAT text or json."""
     protect(*secrets)
     root = logging.getLogger()
     root.setLevel(level)
     if not any(getattr(h, "_legpress", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(FORMATTERS[log_format]())
         handler._legpress = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# ------------------------------------------------------------------------------------ one line per update
+updates_log = logging.getLogger("bot.telegram.updates")
+
+
+def band_of(outcome: Outcome) -> str:
+    """How sure the answer was (confident, unsure, none), urgent, or "-" for commands and buttons."""
+    if outcome.urgent:
+        return "urgent"
+    return outcome.match.band if outcome.match is not None else "-"
+
+
+def handled(kind: str, chat: str, band: str, started: float) -> None:
+    """`message in private: confident, 12 ms`: that the bot is serving, and how fast. No text, no ids.
+
+    `started` is a `time.perf_counter()` reading taken when the update arrived."""
+    if updates_log.isEnabledFor(logging.INFO):
+        elapsed = (time.perf_counter() - started) * 1000
+        updates_log.info("%s in %s: %s, %.0f ms", kind, chat, band, elapsed)

@@ -13,7 +13,7 @@ from bot.content.load import load_knowledge, parse_knowledge
 from bot.content.problems import KnowledgeError
 
 ROOT = Path(__file__).resolve().parents[2]
-FAQ = ROOT / "faq.yaml"
+FAQ = ROOT / "bot" / "faq.yaml"
 
 CAUSES = {"incorrect-form", "muscle-imbalances", "tight-hamstrings", "spinal-stenosis", "herniated-disc"}
 FIXES = {

@@ -45,7 +45,7 @@ def problems_of(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def reader() -> SmallTalkReader:
-    talk = load_knowledge(ROOT / "faq.yaml").small_talk
+    talk = load_knowledge(ROOT / "bot" / "faq.yaml").small_talk
     assert talk is not None
     return SmallTalkReader.of(talk)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from bot.core.events import CheckCancelled, CheckExpired, CheckFinished, CheckSt
 from bot.replies import MAX_CALLBACK_BYTES, Button, Reply, to_plain
 
 ROOT = Path(__file__).resolve().parents[2]
-FAQ = ROOT / "faq.yaml"
+FAQ = ROOT / "bot" / "faq.yaml"
 T0 = 1_700_000_000.0
 MINUTE = 60.0
 
@@ -368,7 +370,7 @@ def test_back_on_the_first_question_stays_there_and_says_so() -> None:
     p = started()
     before = p.state
     out = p.tap("« Back")
-    assert out.notice == "This is the first question."
+    assert out.notice == qn.FIRST_QUESTION
     assert "Quick check · 1/7" in p.text()
     assert p.state is not None and before is not None and p.state.answers == before.answers
 
@@ -742,14 +744,16 @@ def test_all_problems_are_reported_at_once_and_nothing_is_loaded() -> None:
 
 # -------------------------------------------------------------------------------------------- the terminal
 def _chat(lines: list[str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--faq", str(FAQ)],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    with tempfile.TemporaryDirectory() as data:  # the chat writes its question log there
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "chat", "--faq", str(FAQ)],
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env={**os.environ, "DATA_DIR": data},
+        )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

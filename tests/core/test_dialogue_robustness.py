@@ -18,7 +18,7 @@ from bot.replies import MAX_CALLBACK_BYTES, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 
-KB = load_knowledge(ROOT / "faq.yaml")
+KB = load_knowledge(ROOT / "bot" / "faq.yaml")
 DIALOGUE = Dialogue.from_kb(KB)
 
 NASTY = [

@@ -26,7 +26,7 @@ NERVE = {"herniated-disc", "spinal-stenosis", "professional-help"}
 
 @pytest.fixture(scope="module")
 def kb() -> KnowledgeBase:
-    return load_knowledge(ROOT / "faq.yaml")
+    return load_knowledge(ROOT / "bot" / "faq.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from bot.core.safety import RedFlagDetector, detector_for, urgent_reply
 from bot.replies import to_plain
 
 ROOT = Path(__file__).resolve().parents[2]
-FAQ = ROOT / "faq.yaml"
+FAQ = ROOT / "bot" / "faq.yaml"
 DATA = Path(__file__).resolve().parents[1] / "data"
 KB = load_knowledge(FAQ)
 DIALOGUE = Dialogue.from_kb(KB)

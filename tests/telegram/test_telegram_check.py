@@ -359,7 +359,7 @@ async def test_back_on_the_first_question_stays_there(me: Person) -> None:
     first = await check(me)
     before = me.text()
     calls = await me.tap("« Back")
-    assert me.notice() == "This is the first question."
+    assert me.notice() == qn.FIRST_QUESTION
     assert not sent(calls)
     assert bot_message(me, first)["text"] == first["text"] and me.text() == before
     await me.tap(NONE)

@@ -12,9 +12,9 @@ from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, sent
 from bot.content.model import KnowledgeBase
 from bot.core.dialogue import FEEDBACK_ASK, FEEDBACK_ASK_TEXT, FEEDBACK_NOTED, FEEDBACK_THANKS, Dialogue
 from bot.core.events import Voted
-from bot.replies import MAX_CALLBACK_BYTES, to_plain
+from bot.replies import MAX_CALLBACK_BYTES
 from bot.telegram.recording import MISSING
-from bot.terminal import TerminalChat
+from bot.terminal import FEEDBACK_PROMPT, TerminalChat
 
 BELT = "Do I need a belt for the leg press?"  # answered with confidence by back-support
 EXPIRED = "This button has expired"
@@ -89,7 +89,10 @@ def test_the_terminal_chat_shows_the_thumbs_as_numbered_choices(dialogue: Dialog
     chat.handle(str(len(labels) - 1))
     assert f"({FEEDBACK_THANKS})" in out.getvalue()
     chat.handle(str(len(labels)))
-    assert to_plain(FEEDBACK_ASK_TEXT) in out.getvalue()
+    assert FEEDBACK_PROMPT in out.getvalue()  # the terminal's own words: there is no message to reply to
+    assert "Reply to this message" not in out.getvalue()
+    chat.handle("how long to wear it")
+    assert FEEDBACK_NOTED in out.getvalue(), "the next line is the feedback, not a question"
 
 
 # ------------------------------------------------------------------------------------------ Telegram

@@ -8,6 +8,7 @@ from conftest import Harness
 from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message, sticker
 
 from bot.core.dialogue import Dialogue
+from bot.telegram.door import ANSWERED_RECENTLY
 from bot.telegram.ordering import SEEN
 
 QUESTION = "do I need a belt for the leg press?"
@@ -107,7 +108,7 @@ async def test_the_same_question_soon_after_gets_a_pointer_not_a_repost(
     first_id = bot.message_of(first)["message_id"]
     _, calls = await bot.say(supergroup, bob, f"@{BOT_USERNAME} do i need a belt on the leg press")
     pointer = only_message(calls)
-    assert "answered this a few minutes ago" in pointer.text
+    assert ANSWERED_RECENTLY in pointer.text
     assert pointer.quoted == first_id
     assert f"https://t.me/c/1234567890/{first_id}" in pointer.text
     assert len(pointer.text) < 200
@@ -115,7 +116,7 @@ async def test_the_same_question_soon_after_gets_a_pointer_not_a_repost(
     _, calls = await bot.say(supergroup, bob, "/causes")
     assert only_message(calls).text.startswith("<b>Common causes</b>")
     _, calls = await bot.say(supergroup, alice, "/causes")
-    assert "answered this a few minutes ago" in only_message(calls).text
+    assert ANSWERED_RECENTLY in only_message(calls).text
 
 
 async def test_the_same_question_in_a_private_chat_is_always_answered_in_full(

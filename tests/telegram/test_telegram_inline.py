@@ -26,6 +26,14 @@ async def test_inline_query_lists_the_best_entries_as_articles(
     assert content["message_text"] == dialogue.entry_reply(expected[0], "group").text
     assert content["parse_mode"] == "HTML"
     assert any("hamstring" in r["title"].lower() for r in results)
+    assert not any("**" in r["description"] or "<" in r["description"] for r in results)  # plain text
+
+
+async def test_inline_descriptions_are_plain_text(bot: Harness, alice: Json) -> None:
+    (answer,) = await bot.inline(alice, "how long should I hold a hamstring stretch")
+    descriptions = [r["description"] for r in answer.params["results"]]
+    assert any("at least 30 seconds" in d for d in descriptions), descriptions
+    assert not any("**" in d for d in descriptions)
 
 
 async def test_empty_inline_query_lists_the_causes(bot: Harness, alice: Json, dialogue: Dialogue) -> None:

@@ -15,6 +15,7 @@ import pytest
 from conftest import CLI, ROOT, cli_env
 from fakebot import BOT_USERNAME, TOKEN, Call, FakeTelegram, Json, private_chat, user
 
+from bot import __version__
 from bot.core.dialogue import Dialogue
 from bot.terminal import render_plain
 
@@ -102,6 +103,7 @@ async def test_updates_sent_while_the_bot_was_down_are_answered(
     assert await running.stop() == 0
     log = running.stderr.decode()
     assert f"Started @{BOT_USERNAME} in polling mode with" in log
+    assert f"(legpress-bot {__version__})" in log
 
 
 async def test_state_survives_kill_9(fake: FakeTelegram, tmp_path: Path, dialogue: Dialogue) -> None:
@@ -153,11 +155,12 @@ async def test_the_token_never_reaches_the_log_even_at_debug(running: BotProcess
 
 async def test_webhook_mode_refuses_requests_without_the_secret(fake: FakeTelegram, tmp_path: Path) -> None:
     port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram-hook"
+    public = "https://bot.example.org/telegram-hook"  # what Telegram is told; TLS ends at the proxy
+    url = f"http://127.0.0.1:{port}/telegram-hook"  # where the proxy forwards it
     bot = BotProcess(
         fake,
         tmp_path / "data",
-        WEBHOOK_URL=url,
+        WEBHOOK_URL=public,
         WEBHOOK_LISTEN="127.0.0.1",
         WEBHOOK_PORT=str(port),
         WEBHOOK_SECRET="right-secret",
@@ -165,7 +168,7 @@ async def test_webhook_mode_refuses_requests_without_the_secret(fake: FakeTelegr
     await bot.start()
     try:
         registered = await fake.wait_for(lambda c: c.method == "setWebhook", WAIT)
-        assert registered.params["url"] == url
+        assert registered.params["url"] == public
         assert registered.params["secret_token"] == "right-secret"
         alice = user(2004, "Alice")
         chat = private_chat(alice)
