@@ -32,10 +32,13 @@ def link(label: str, url: str) -> str:
 
 
 _TAG = re.compile(r"<[^>]+>")
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
 
 
 def to_plain(text: str) -> str:
-    """Telegram HTML -> plain text, for the terminal and for inline-mode descriptions."""
+    """Telegram HTML -> plain text, for the terminal and for inline-mode descriptions; a link keeps its
+    address beside its label, since plain text cannot be clicked."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     return html.unescape(_TAG.sub("", text))
 
 

@@ -165,3 +165,10 @@ def test_ask_without_a_question_at_a_terminal_says_how_instead_of_waiting() -> N
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.strip().splitlines()
     assert 'legpress-bot ask "' in line
+
+
+def test_a_link_shows_its_address_where_it_cannot_be_clicked() -> None:
+    from bot.replies import link, to_plain
+
+    text = f"Source: {link('The article', 'https://example.org/a?b=1&c=2')}."
+    assert to_plain(text) == "Source: The article (https://example.org/a?b=1&c=2)."

@@ -135,7 +135,7 @@ async def test_tapping_a_cause_shows_it_with_its_fixes(
     [
         ("/start", "Hi! I'm <b>Leg Press Back Helper</b>"),
         ("/help", "Ask me anything about lower-back pain on the leg press"),
-        ("/about", "Source: "),
+        ("/about", 'Source: <a href="https://danieldigitaldiary.com/why-leg-press-hurts-lower-back">'),
         ("/cancel", "Nothing to cancel"),
         ("/frobnicate", "I don't know that command"),
         (f"/help@{BOT_USERNAME}", "Ask me anything about lower-back pain on the leg press"),
