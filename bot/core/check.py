@@ -18,8 +18,8 @@ Button data (at most 64 bytes; `<run>` identifies one check so buttons of an old
 from __future__ import annotations
 
 import math
+import os
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -121,7 +121,7 @@ def offer_text(kb: KnowledgeBase, entry: Entry) -> str:
 
 def new_run_id() -> str:
     """Identifies one check, so that buttons of an older one are recognised as stale."""
-    return uuid.uuid4().hex[:6]
+    return os.urandom(3).hex()
 
 
 def run_id_for(run_id: str, now: float) -> str:
