@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
@@ -74,6 +75,21 @@ class Settings:
             )
 
 
+def check_base_url(name: str, value: str) -> str:
+    """A Bot API address as python-telegram-bot's `base_url` takes it, or ConfigError: a typo there is a
+    misconfiguration to report at start-up, not a network fault to retry forever."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked for it
+    except ValueError:
+        raise ConfigError(f"{name} has an invalid port number: {value!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{name} must be an http:// or https:// address like {TELEGRAM_BASE_URL}, not {value!r}"
+        )
+    return value
+
+
 def parse_dotenv(text: str) -> dict[str, str]:
     """KEY=value lines; `#` comments, blank lines, `export ` and matching quotes are allowed."""
     values: dict[str, str] = {}
@@ -116,8 +132,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     faq = get("FAQ_PATH")
     return Settings(
         token=get("TELEGRAM_BOT_TOKEN"),
-        base_url=get("TELEGRAM_BASE_URL", TELEGRAM_BASE_URL),
-        base_file_url=get("TELEGRAM_BASE_FILE_URL", TELEGRAM_BASE_FILE_URL),
+        base_url=check_base_url("TELEGRAM_BASE_URL", get("TELEGRAM_BASE_URL", TELEGRAM_BASE_URL)),
+        base_file_url=check_base_url(
+            "TELEGRAM_BASE_FILE_URL", get("TELEGRAM_BASE_FILE_URL", TELEGRAM_BASE_FILE_URL)
+        ),
         faq_path=Path(faq) if faq else None,
         data_dir=Path(get("DATA_DIR", "data")),
         webhook_url=get("WEBHOOK_URL"),

@@ -7,6 +7,10 @@ and the bot starts with an empty database (people's open checks and the question
 file can still be inspected or repaired with `sqlite3 FILE .recover`). Readers that must not change anything
 (`legpress-bot report`) get a `StorageError` instead.
 
+An empty (0-byte) file is treated the same way: SQLite would quietly start afresh in it. A write-ahead log
+(`-wal`) that SQLite did not write, which SQLite would quietly overwrite, is moved aside on its own to
+`bot.sqlite3-wal.corrupt-<UTC time>` (the database itself is kept), again with one WARNING line.
+
 Any other problem (a folder that cannot be written, a locked or unreadable file) is a `StorageError` whose
 message is one line saying what to fix. No `telegram` import here: the report uses this module too.
 """
@@ -25,6 +29,9 @@ DB_NAME = "bot.sqlite3"
 # SQLite's own words for "this file is damaged" and "this file is not a database"
 _DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 _COMPANIONS = ("-wal", "-shm")
+# the first four bytes of every write-ahead log SQLite writes (https://sqlite.org/fileformat.html#walformat)
+_WAL_MAGIC = (bytes.fromhex("377f0682"), bytes.fromhex("377f0683"))
+_WAL_HEADER_BYTES = 32
 
 
 class StorageError(Exception):
@@ -66,6 +73,24 @@ def _probe(path: Path, timeout: float) -> str | None:
     return None
 
 
+def _wal_damage(path: Path) -> str | None:
+    """Why the database's write-ahead log is not one SQLite wrote, or None. SQLite itself would quietly
+    ignore (and then overwrite) such a file, and with it whatever the log was supposed to hold."""
+    wal = path.with_name(path.name + "-wal")
+    try:
+        with wal.open("rb") as f:
+            head = f.read(_WAL_HEADER_BYTES)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return None  # not readable: the normal open says why
+    if not head:
+        return None  # an empty log is what SQLite leaves after a checkpoint
+    if len(head) < _WAL_HEADER_BYTES or head[:4] not in _WAL_MAGIC:
+        return "its write-ahead log is not one SQLite wrote"
+    return None
+
+
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     """Connect in autocommit mode and switch to WAL."""
     db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
@@ -97,13 +122,32 @@ def move_aside(path: Path) -> Path:
     return target
 
 
+def _move_wal_aside(path: Path, damage: str) -> None:
+    """Keep the database, move its unreadable write-ahead log (and the index beside it) aside."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    wal = path.with_name(path.name + "-wal")
+    target = wal.with_name(f"{wal.name}.corrupt-{stamp}")
+    try:
+        os.replace(wal, target)
+        path.with_name(path.name + "-shm").unlink(missing_ok=True)  # an index of the log just moved
+    except OSError as exc:
+        raise StorageError(f"{path}: {damage}, and it could not be moved aside: {exc}") from None
+    log.warning("The database %s: %s; moved it to %s and kept the database", path, damage, target)
+
+
 def open_database(path: Path, *, recover: bool = True, timeout: float = 5.0) -> sqlite3.Connection:
     """The SQLite file at `path`, in autocommit and WAL mode, checked first with `PRAGMA quick_check`.
 
     A damaged file is moved aside and replaced by a new, empty one when `recover` is true (one WARNING line
     names both files); otherwise, and for every other failure, StorageError with a one-line message.
     """
-    damage = _probe(path, timeout)
+    damage = "an empty file (0 bytes)" if path.is_file() and path.stat().st_size == 0 else None
+    damage = damage or _probe(path, timeout)
+    wal_damage = _wal_damage(path) if damage is None else None  # a damaged file moves with its log
+    if wal_damage is not None and recover:
+        _move_wal_aside(path, wal_damage)
+    elif wal_damage is not None:
+        damage = wal_damage
     if damage is not None:
         if not recover:
             raise StorageError(

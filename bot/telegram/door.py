@@ -73,7 +73,8 @@ def answer_key(outcome: Outcome, command: str | None) -> str | None:
     if entries:
         return "e:" + ",".join(entries)
     if command is not None:
-        return "c:" + hashlib.sha1(command.encode()).hexdigest()[:12]
+        command_bytes = command.encode("utf-8", "surrogatepass")  # a lone surrogate is a valid argument
+        return "c:" + hashlib.sha1(command_bytes).hexdigest()[:12]
     return None
 
 
