@@ -52,6 +52,7 @@ class Settings:
     log_level: str = "INFO"
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     retention_days: int = 90  # questions, feedback and check outcomes older than this are removed
+    log_content: bool = False  # message texts and names in the DEBUG log (LOG_CONTENT=1)
 
     @property
     def webhook(self) -> bool:
@@ -145,4 +146,5 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         log_level=level,
         admin_ids=frozenset(int(a) for a in admins_raw),
         retention_days=int(retention_raw),
+        log_content=get("LOG_CONTENT", "0").lower() in ("1", "true", "yes", "on"),
     )

@@ -42,7 +42,8 @@ def check_data_dir(data_dir: Path) -> None:
     """Make DATA_DIR and prove it writable now, so a bad setting stops the bot at start-up, not mid-reply."""
     probe = data_dir / f".write-test-{os.getpid()}"
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private(data_dir, 0o700)
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
@@ -51,6 +52,28 @@ def check_data_dir(data_dir: Path) -> None:
             f"DATA_DIR {data_dir} is not a writable folder ({reason}); set DATA_DIR to a folder the bot "
             "can create and write"
         ) from None
+
+
+def private(path: Path, mode: int) -> None:
+    """Only the bot's own user may read what people told it: the folder 0700, its files 0600. A file
+    the bot does not own (a mounted volume, say) is left as it is."""
+    try:
+        if path.stat().st_mode & 0o777 != mode:
+            os.chmod(path, mode)
+    except OSError:
+        pass
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would use the umask, often 0644); SQLite gives
+    its -wal and -shm files the database's own mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    private(path, 0o600)
+    for suffix in _COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            private(companion, 0o600)
 
 
 def _probe(path: Path, timeout: float) -> str | None:
@@ -165,6 +188,7 @@ def open_database(path: Path, *, recover: bool = True, timeout: float = 5.0) -> 
             kept,
         )
     try:
+        _create_private(path)
         return _connect(path, timeout)
     except (sqlite3.Error, OSError) as exc:
         raise StorageError(f"cannot open the database {path}: {exc}") from None

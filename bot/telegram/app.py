@@ -44,6 +44,8 @@ from bot.telegram.network import (
 )
 from bot.telegram.ordering import PerChatUpdateProcessor, skip_repeated
 from bot.telegram.persistence import sqlite_persistence
+from bot.telegram.privacy import drop_old_links, hold_content_logs
+from bot.telegram.privacy import register as register_privacy
 from bot.telegram.recording import Recorder, open_question_log
 
 log = logging.getLogger("bot.telegram")
@@ -66,6 +68,7 @@ def build_application(
     and so does the restoring of the open checks' 30-minute timers."""
     defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_LINK_PREVIEWS)
     protect(*settings.secrets)  # every log record of this process, tracebacks included, without the token
+    hold_content_logs(settings.log_content)  # no message texts, names or secrets at DEBUG
     requests = transport(network)
     quiet_network_tracebacks()
     builder = (
@@ -88,6 +91,7 @@ def build_application(
 
     async def post_init(app: BotApp) -> None:
         await announce(app, dialogue, mode)
+        drop_old_links(app)
         door.timers.restore(app)
         await admin.start(app)
 
@@ -98,6 +102,7 @@ def build_application(
     app: BotApp = builder.post_init(post_init).post_shutdown(post_shutdown).build()  # type: ignore[arg-type,assignment]
     admin.register(app)  # first: an admin's /stats must not reach the door's "unknown command"
     door.register(app)
+    register_privacy(app, settings.retention_days)
     app.add_handler(TypeHandler(Update, skip_repeated), group=-1)  # each update once, even after a crash
     return app
 
@@ -159,12 +164,14 @@ def run(settings: Settings, dialogue: Dialogue, faq: Path | None = None) -> None
     mode = "webhook" if settings.webhook else "polling"
     app = build_application(settings, dialogue, mode=mode, faq=faq)
     if settings.webhook:
+        secret = webhook_secret(settings)
+        protect(secret)  # a generated secret is as secret as a configured one
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
             url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
             webhook_url=settings.webhook_url,
-            secret_token=webhook_secret(settings),
+            secret_token=secret,
             allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=False,
         )

@@ -28,6 +28,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandle
 from bot.core import check as qn
 from bot.core.check import CheckState
 from bot.core.dialogue import COMMAND_MENU, FEEDBACK_ASK, ChatKind, Dialogue, Outcome
+from bot.core.events import Forgotten
 from bot.replies import Reply, esc, format_body, to_plain
 from bot.telegram.addressing import (
     FOR_BOT,
@@ -42,6 +43,7 @@ from bot.telegram.checks import CheckTimers, load_state, store_state
 from bot.telegram.context import BotApp, Context, Data, remember
 from bot.telegram.keyboards import render_keyboard
 from bot.telegram.network import describe, is_network_fault
+from bot.telegram.privacy import forget
 from bot.telegram.recording import Recorder
 
 log = logging.getLogger("bot.telegram")
@@ -261,6 +263,8 @@ class TelegramDoor:
         await query.answer(outcome.notice)
         self._keep(update, context, chat_key, outcome.state)
         vote = self.question_log.pressed(query.from_user.id, chat_key, outcome, context.user_data)
+        if any(isinstance(event, Forgotten) for event in outcome.events):  # deleted before the reply says so
+            await forget(context, query.from_user.id, message.chat.id if message else None, self.question_log)
         # saved before the person sees the new step, so that a crash cannot undo a step they saw
         await self._persist(update, context)
         for i, reply in enumerate(outcome.replies):

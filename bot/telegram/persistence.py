@@ -138,11 +138,12 @@ class StoragePersistence(BasePersistence[Data, Data, Data]):
         return {tuple(json.loads(k)): v for k, v in rows.items()}
 
     # ------------------------------------------------------------------------------------- writing
+    # Empty data is no row: nobody's id is kept for nothing (after /forget PTB hands back an empty dict)
     async def update_user_data(self, user_id: int, data: Data) -> None:
-        self._save(USER, str(user_id), data)
+        self._save(USER, str(user_id), data or None)
 
     async def update_chat_data(self, chat_id: int, data: Data) -> None:
-        self._save(CHAT, str(chat_id), data)
+        self._save(CHAT, str(chat_id), data or None)
 
     async def update_bot_data(self, data: Data) -> None:
         self._save(BOT, BOT_KEY, data)
