@@ -6,8 +6,10 @@ talks to Telegram in bot.telegram.door.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,18 +22,19 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
-    BasePersistence,
     BaseRateLimiter,
     CallbackContext,
     ContextTypes,
     Defaults,
-    TypeHandler,
 )
 
 from bot.config import Settings, faq_path
 from bot.core.dialogue import COMMAND_MENU, Dialogue
+from bot.storage.database import DB_NAME, check_data_dir
+from bot.storage.intake import SqliteIntake
+from bot.storage.state import SqliteStorage
 from bot.telegram.admin import Admin
-from bot.telegram.context import BotApp, Data
+from bot.telegram.context import BotApp, Context
 from bot.telegram.door import TelegramDoor
 from bot.telegram.keyboards import NO_LINK_PREVIEWS
 from bot.telegram.logs import protect
@@ -42,11 +45,13 @@ from bot.telegram.network import (
     transport,
     wait_for_bot_api,
 )
-from bot.telegram.ordering import PerChatUpdateProcessor, skip_repeated
-from bot.telegram.persistence import sqlite_persistence
+from bot.telegram.ordering import AnyApp, Inbox, PerChatUpdateProcessor
+from bot.telegram.persistence import StoragePersistence
+from bot.telegram.polling import Poller
 from bot.telegram.privacy import drop_old_links, hold_content_logs
 from bot.telegram.privacy import register as register_privacy
 from bot.telegram.recording import Recorder, open_question_log
+from bot.telegram.webhook import Route, close, listen
 
 log = logging.getLogger("bot.telegram")
 
@@ -57,7 +62,7 @@ def build_application(
     settings: Settings,
     dialogue: Dialogue,
     *,
-    persistence: BasePersistence[Data, Data, Data] | None = None,
+    persistence: StoragePersistence | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
     mode: str = "polling",
     clock: Callable[[], float] = time.time,
@@ -71,8 +76,15 @@ def build_application(
     hold_content_logs(settings.log_content)  # no message texts, names or secrets at DEBUG
     requests = transport(network)
     quiet_network_tracebacks()
+    if persistence is None:
+        check_data_dir(settings.data_dir)
+        persistence = StoragePersistence(SqliteStorage(settings.data_dir / DB_NAME))
+    processor = PerChatUpdateProcessor()
     builder = (
         ApplicationBuilder()
+        .updater(
+            None
+        )  # updates come through the Inbox, stored before they are confirmed (bot.telegram.polling)
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
@@ -80,9 +92,9 @@ def build_application(
         .rate_limiter(rate_limiter or AIORateLimiter())
         .request(requests.request)  # retries and incident logging: bot.telegram.network
         .get_updates_request(requests.updates)
-        .persistence(persistence or sqlite_persistence(settings.data_dir))
+        .persistence(persistence)
         .context_types(ContextTypes(context=CallbackContext, bot_data=dict, chat_data=dict, user_data=dict))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(processor)
     )
 
     question_log = open_question_log(settings)  # closed when the application shuts down
@@ -103,8 +115,27 @@ def build_application(
     admin.register(app)  # first: an admin's /stats must not reach the door's "unknown command"
     door.register(app)
     register_privacy(app, settings.retention_days)
-    app.add_handler(TypeHandler(Update, skip_repeated), group=-1)  # each update once, even after a crash
+    if not isinstance(persistence.storage, SqliteStorage):
+        raise TypeError("the intake needs the state's SqliteStorage, to share its transactions")
+    processor.inbox = Inbox(app, SqliteIntake(persistence.storage), persistence)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(purge_intake, INTAKE_PURGE_SECONDS, first=INTAKE_PURGE_SECONDS)
     return app
+
+
+INTAKE_PURGE_SECONDS = 3600.0
+
+
+def inbox_of(app: AnyApp) -> Inbox:
+    """The application's inbox: where polling and the webhook put what Telegram sends."""
+    processor = app.update_processor
+    assert isinstance(processor, PerChatUpdateProcessor) and processor.inbox is not None
+    return processor.inbox
+
+
+async def purge_intake(context: Context) -> None:
+    """Hourly: forget the ids of updates handled more than a day ago."""
+    inbox_of(context.application).intake.purge()
 
 
 async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:
@@ -159,21 +190,60 @@ async def preflight(settings: Settings, network: NetworkPolicy | None = None) ->
 
 def run(settings: Settings, dialogue: Dialogue, faq: Path | None = None) -> None:
     """Run until stopped (SIGINT / SIGTERM); SIGHUP reloads `faq`, the file `dialogue` came from.
-    Raises StartupError when Telegram refuses the token."""
+    Raises StartupError when Telegram refuses the token, or the webhook cannot listen."""
     asyncio.run(preflight(settings))
     mode = "webhook" if settings.webhook else "polling"
     app = build_application(settings, dialogue, mode=mode, faq=faq)
+    asyncio.run(serve(app, settings))
+
+
+async def serve(app: BotApp, settings: Settings) -> None:
+    """PTB's run_polling / run_webhook, with updates stored before they are confirmed (see ordering.py)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stopping.set)
+    inbox = inbox_of(app)
+    server = None
+    secret = ""
     if settings.webhook:
         secret = webhook_secret(settings)
         protect(secret)  # a generated secret is as secret as a configured one
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-        )
-    else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        route = Route(inbox, secret, app.update_queue.put)
+        path = urlsplit(settings.webhook_url).path
+        try:  # bound before Telegram is told to send here
+            server = listen(route, path, settings.webhook_listen, settings.webhook_port)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen for the webhook on {settings.webhook_listen}:{settings.webhook_port} "
+                f"({exc.strerror or exc}); set WEBHOOK_LISTEN and WEBHOOK_PORT to a free local address",
+                2,
+            ) from None
+    poller = Poller(app, inbox, ALLOWED_UPDATES)
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        if server is not None:
+            for update in inbox.left_over():
+                await app.update_queue.put(update)
+            await app.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+            )
+        else:
+            await poller.start()
+        await stopping.wait()
+    finally:
+        await poller.stop()
+        if server is not None:
+            await close(server)
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

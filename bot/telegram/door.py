@@ -25,7 +25,6 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandler, MessageHandler, filters
 
-from bot.core import check as qn
 from bot.core.check import CheckState
 from bot.core.dialogue import COMMAND_MENU, FEEDBACK_ASK, ChatKind, Dialogue, Outcome
 from bot.core.events import Forgotten
@@ -80,6 +79,12 @@ def answer_key(outcome: Outcome, command: str | None) -> str | None:
     return None
 
 
+def run_id_of(*origin: object) -> str:
+    """A check's run id, made from the message or press that started it: handled again after a crash, the
+    same update starts the same check, so the buttons the person already sees keep working."""
+    return hashlib.blake2s(":".join(map(str, origin)).encode(), digest_size=3).hexdigest()
+
+
 @dataclass
 class TelegramDoor:
     """The handlers. Holds the core; all per-person data lives in PTB's (persisted) user and chat data.
@@ -127,7 +132,8 @@ class TelegramDoor:
                 return None  # addressed to another bot
             if kind == "group" and target is None and name not in COMMANDS:
                 return None  # some other bot's command
-            outcome = self.dialogue.on_command(name, arg, state, kind, now, qn.new_run_id())
+            run_id = run_id_of(message.chat.id, message.message_id)
+            outcome = self.dialogue.on_command(name, arg, state, kind, now, run_id)
             return outcome, answer_key(outcome, f"/{name} {arg}")
         text = message.text or ""
         if kind == "group":
@@ -166,6 +172,7 @@ class TelegramDoor:
             return
         outcome, key = decided
         self._keep(update, context, str(message.chat.id), outcome.state)
+        await self._persist(update, context)  # a check started or moved is saved before it is seen
         chat_data = context.chat_data if context.chat_data is not None else {}
         group = chat_kind(message.chat) == "group"
         now = self.clock()
@@ -258,7 +265,7 @@ class TelegramDoor:
         chat_key = str(message.chat.id) if message is not None else INLINE_CHAT
         kind: ChatKind = chat_kind(message.chat) if message is not None else "group"
         outcome = self.dialogue.on_button(
-            query.data or "", load_state(context.user_data, chat_key), kind, self.clock(), qn.new_run_id()
+            query.data or "", load_state(context.user_data, chat_key), kind, self.clock(), run_id_of(query.id)
         )
         await query.answer(outcome.notice)
         self._keep(update, context, chat_key, outcome.state)

@@ -24,7 +24,7 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 
 from bot.storage.database import DB_NAME
-from bot.storage.state import SqliteStorage, Storage
+from bot.storage.state import Row, SqliteStorage, Storage
 from bot.telegram.context import Data
 
 # PTB's own aliases for these (telegram.ext._utils.types) are private; the same shapes, spelled out
@@ -114,6 +114,28 @@ class StoragePersistence(BasePersistence[Data, Data, Data]):
             self._written.pop((namespace, key), None)
         else:
             self._written[(namespace, key)] = text
+
+    def changed(
+        self, user: tuple[int, Data | None] | None, chat: tuple[int, Data | None] | None
+    ) -> list[Row]:
+        """The rows of this user's and chat's data that differ from what is stored (empty data: no row),
+        for a caller that writes them in its own transaction and then calls `written`."""
+        rows: list[Row] = []
+        for namespace, item in ((USER, user), (CHAT, chat)):
+            if item is None:
+                continue
+            key, data = str(item[0]), item[1]
+            text = _dump(data) if data else None
+            if self._written.get((namespace, key)) != text:
+                rows.append((namespace, key, text))
+        return rows
+
+    def written(self, rows: list[Row]) -> None:
+        for namespace, key, text in rows:
+            if text is None:
+                self._written.pop((namespace, key), None)
+            else:
+                self._written[(namespace, key)] = text
 
     # ------------------------------------------------------------------------------------- reading
     async def get_user_data(self) -> dict[int, Data]:
