@@ -30,7 +30,7 @@ from telegram.ext import (
 
 from bot.config import Settings, faq_path
 from bot.core.dialogue import COMMAND_MENU, Dialogue
-from bot.storage.database import DB_NAME, check_data_dir
+from bot.storage.database import DB_NAME
 from bot.storage.intake import SqliteIntake
 from bot.storage.state import SqliteStorage
 from bot.telegram.admin import Admin
@@ -76,8 +76,7 @@ def build_application(
     hold_content_logs(settings.log_content)  # no message texts, names or secrets at DEBUG
     requests = transport(network)
     quiet_network_tracebacks()
-    if persistence is None:
-        check_data_dir(settings.data_dir)
+    if persistence is None:  # DATA_DIR/bot.sqlite3, the folder checked first (see bot.storage.database)
         persistence = StoragePersistence(SqliteStorage(settings.data_dir / DB_NAME))
     processor = PerChatUpdateProcessor()
     builder = (
@@ -191,7 +190,6 @@ async def preflight(settings: Settings, network: NetworkPolicy | None = None) ->
 def run(settings: Settings, dialogue: Dialogue, faq: Path | None = None) -> None:
     """Run until stopped (SIGINT / SIGTERM); SIGHUP reloads `faq`, the file `dialogue` came from.
     Raises StartupError when Telegram refuses the token, or the webhook cannot listen."""
-    asyncio.run(preflight(settings))
     mode = "webhook" if settings.webhook else "polling"
     app = build_application(settings, dialogue, mode=mode, faq=faq)
     asyncio.run(serve(app, settings))
@@ -221,6 +219,14 @@ async def serve(app: BotApp, settings: Settings) -> None:
                 2,
             ) from None
     poller = Poller(app, inbox, ALLOWED_UPDATES)
+    try:
+        await preflight(settings)
+    except BaseException:
+        if server is not None:
+            await close(server)
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)  # closes the question log
+        raise
     await app.initialize()
     try:
         if app.post_init is not None:

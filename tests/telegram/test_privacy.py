@@ -9,8 +9,10 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import aiohttp
 import pytest
 from conftest import Harness
+from crashburst import BotRun, free_port
 from fakebot import FakeTelegram, Json, private_chat, sent, user
 from test_telegram_process import BotProcess
 
@@ -197,3 +199,22 @@ async def test_the_debug_log_holds_no_texts_or_names_unless_asked(
         assert "Zyxq" in log  # asked for: the texts are there
     else:
         assert "Zyxq" not in log and "Quintessa" not in log and "quintessa_zz" not in log
+
+
+async def test_a_generated_webhook_secret_never_reaches_the_log(fake: FakeTelegram, tmp_path: Path) -> None:
+    bot = BotRun(fake, tmp_path / "data", free_port(), secret="", extra={"LOG_LEVEL": "DEBUG"})
+    await bot.start()
+    try:
+        registered = await fake.wait_for(lambda c: c.method == "setWebhook", 20)
+        secret = str(registered.params["secret_token"])
+        assert len(secret) >= 32
+        update = {"update_id": 1, "message": fake.message(private_chat(QUINN), QUINN, "/about")}
+        async with aiohttp.ClientSession() as http:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            async with http.post(bot.webhook_url, json=update, headers=headers) as response:
+                assert response.status == 200
+        await fake.wait_for(lambda c: c.method == "sendMessage", 20)
+    finally:
+        assert await bot.stop() == 0
+    log = bot.stderr.decode()
+    assert "DEBUG" in log and secret not in log
