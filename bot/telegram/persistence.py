@@ -7,7 +7,9 @@ so the worst a crash can do is lose the last write. Handlers never see the datab
 small `Storage` interface. A server database needs only another `Storage`.
 
 When: an update that moves a person's check is written before the person sees the new step (the door asks
-for it); everything else PTB writes every `update_interval` seconds and when the bot stops. Unchanged data is
+for it); when an update is done, its person's and chat's data are written in the transaction that marks it
+done (`changed`, then bot.storage.intake); anything else PTB writes every `update_interval` seconds and when
+the bot stops. Unchanged data is
 never written again. A damaged file is moved aside, never written over (see `bot.storage.database`).
 
 Values are stored as JSON, so data kept there must be JSON-compatible, with string keys.
