@@ -51,8 +51,9 @@ async def work(base_url: str) -> None:
     from telegram.ext import AIORateLimiter
 
     from bot.config import Settings
-    from bot.telegram.app import ALLOWED_UPDATES, build_application
+    from bot.telegram.app import ALLOWED_UPDATES, build_application, inbox_of
     from bot.telegram.logs import setup_logging
+    from bot.telegram.polling import Poller
 
     setup_logging("WARNING", (TOKEN,))  # the incident lines go to stderr, as in production
     kb = load_knowledge(ROOT / "bot" / "faq.yaml")
@@ -64,11 +65,11 @@ async def work(base_url: str) -> None:
             assert app.post_init is not None
             await app.post_init(app)
             await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(timeout=10, allowed_updates=ALLOWED_UPDATES)
+            poller = Poller(app, inbox_of(app), ALLOWED_UPDATES, timeout=10)
+            await poller.start()
             print("ready", flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-            await app.updater.stop()
+            await poller.stop()
             await app.stop()
             if app.post_shutdown is not None:
                 await app.post_shutdown(app)

@@ -55,6 +55,7 @@ class Settings:
     log_format: str = "text"  # or "json": one object per line, for log collectors
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     retention_days: int = 90  # questions, feedback and check outcomes older than this are removed
+    log_content: bool = False  # message texts and names in the DEBUG log (LOG_CONTENT=1)
 
     @property
     def webhook(self) -> bool:
@@ -76,6 +77,21 @@ class Settings:
                 "TELEGRAM_BOT_TOKEN is malformed: it should look like 123456789:AAH… as given by "
                 "@BotFather; fix it in the environment or in .env"
             )
+
+
+def check_base_url(name: str, value: str) -> str:
+    """A Bot API address as python-telegram-bot's `base_url` takes it, or ConfigError: a typo there is a
+    misconfiguration to report at start-up, not a network fault to retry forever."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked for it
+    except ValueError:
+        raise ConfigError(f"{name} has an invalid port number: {value!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{name} must be an http:// or https:// address like {TELEGRAM_BASE_URL}, not {value!r}"
+        )
+    return value
 
 
 def parse_dotenv(text: str) -> dict[str, str]:
@@ -140,8 +156,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     faq = get("FAQ_PATH")
     return Settings(
         token=get("TELEGRAM_BOT_TOKEN"),
-        base_url=get("TELEGRAM_BASE_URL", TELEGRAM_BASE_URL),
-        base_file_url=get("TELEGRAM_BASE_FILE_URL", TELEGRAM_BASE_FILE_URL),
+        base_url=check_base_url("TELEGRAM_BASE_URL", get("TELEGRAM_BASE_URL", TELEGRAM_BASE_URL)),
+        base_file_url=check_base_url(
+            "TELEGRAM_BASE_FILE_URL", get("TELEGRAM_BASE_FILE_URL", TELEGRAM_BASE_FILE_URL)
+        ),
         faq_path=Path(faq) if faq else None,
         data_dir=Path(get("DATA_DIR", "data")),
         webhook_url=get("WEBHOOK_URL"),
@@ -152,4 +170,5 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         log_format=log_format,
         admin_ids=frozenset(int(a) for a in admins_raw),
         retention_days=int(retention_raw),
+        log_content=get("LOG_CONTENT", "0").lower() in ("1", "true", "yes", "on"),
     )

@@ -27,9 +27,10 @@ from bot.config import Settings
 from bot.content.load import load_knowledge
 from bot.content.model import KnowledgeBase
 from bot.core.dialogue import Dialogue
-from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.app import ALLOWED_UPDATES, build_application, inbox_of
 from bot.telegram.context import BotApp
 from bot.telegram.network import NetworkPolicy
+from bot.telegram.polling import Poller
 from bot.telegram.recording import FLUSH_JOB
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,7 @@ class Harness:
     fake: FakeTelegram
     app: BotApp
     processed: dict[int, asyncio.Event] = field(default_factory=dict)
+    poller: Poller | None = None
 
     async def question_log(self, table: str) -> list[dict[str, Any]]:
         """A table of the question log, read beside the running bot as the maintainer's report reads it,
@@ -147,17 +149,15 @@ async def start_bot(
     assert app.post_init is not None
     await app.post_init(app)  # as run_polling does: the command menu, the open checks' timers
     await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(
-        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
-    )
+    harness.poller = Poller(app, inbox_of(app), ALLOWED_UPDATES, timeout=1)  # as `run` polls
+    await harness.poller.start()
     return harness
 
 
 async def stop_bot(harness: Harness) -> None:
     app = harness.app
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
+    if harness.poller is not None:
+        await harness.poller.stop()
     if app.running:
         await app.stop()
     await app.shutdown()

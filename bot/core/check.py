@@ -165,7 +165,7 @@ def step(kb: KnowledgeBase, state: CheckState | None, data: str, now: float) -> 
         return Step((question_reply(kb, back),), back)
     if action == "resume" and len(parts) == 2:
         return Step((question_reply(kb, state, edit=False),), touch(state, now))
-    if len(parts) == 3 and action.isdigit():
+    if len(parts) == 3 and action.isascii() and action.isdecimal():  # not '²', which int() refuses
         return _answer(kb, state, int(action), parts[2], now)
     return _ended(state)
 

@@ -9,6 +9,7 @@ Button data (at most 64 bytes, short versioned prefixes):
   c:<entry-id|->        start the questionnaire (focused on an entry, or not)
   q:...                 questionnaire steps (see bot.core.check)
   f:<+|->:<entry-id>    👍/👎 on an answer
+  d:<yes|no>            /forget confirmed, or not
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.core.events import (
     CheckExpired,
     CheckStarted,
     Event,
+    Forgotten,
     RedFlagRaised,
     SaidWhatWasMissing,
     Voted,
@@ -54,6 +56,7 @@ COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("help", "How to use this bot"),
     ("about", "Source and disclaimer"),
     ("cancel", "Stop the current check"),
+    ("forget", "Delete everything I keep about you"),
 )
 FEEDBACK_THANKS = "Thanks for the feedback!"
 FEEDBACK_ASK = "feedback-ask"  # the tag of the reply that asks what was missing; adapters may answer it
@@ -63,6 +66,16 @@ FEEDBACK_ASK_TEXT = (
 )
 FEEDBACK_NOTED = "Thank you! I've passed that on."
 HELP_ON_TELEGRAM = "In a group, mention me or reply to my message, or use the commands."
+FORGET_ASK = (
+    "This deletes everything I keep about you: your open check, the questions you asked me and your "
+    "feedback. It cannot be undone. Delete it?"
+)
+FORGET_IN_PRIVATE = "What I keep about you is deleted in a private chat with me, so that only you can do it."
+FORGOTTEN = (
+    "Done: I've deleted everything I kept about you (your checks, your questions and your feedback). "
+    "If you write to me again, I start afresh."
+)
+FORGET_KEPT = "Nothing was deleted."
 READINGS_KEPT = 2048  # recent questions whose reading (red flag, match) is kept: at most ~1 MB
 READING_MAX_CHARS = 300  # longer messages are read afresh: they are seldom sent twice
 
@@ -199,6 +212,8 @@ class Dialogue:
                 return self.start_check(None, state, chat, now, run_id)
             if payload.startswith("check-") and self.kb.get(payload[6:]):
                 return self.start_check(payload[6:], state, chat, now, run_id)
+            if payload == "forget":
+                return self.forget_prompt(state, chat)
             # /start begins the conversation afresh: "that" no longer refers to anything shown before
             entry = self.kb.get(payload) if payload else None
             if entry is not None:
@@ -213,6 +228,8 @@ class Dialogue:
             return Outcome((self.list_reply(KIND_COMMANDS[name]),), state)
         if name == "check":
             return self.start_check(None, state, chat, now, run_id)
+        if name == "forget":
+            return self.forget_prompt(state, chat)
         if name == "cancel":
             if state is None or qn.expired(state, now):
                 return Outcome((Reply("Nothing to cancel. Ask me anything, or try /check."),), None)
@@ -246,6 +263,10 @@ class Dialogue:
             return self.check_step(rest, state, chat, now)
         if prefix == "f":
             return self.feedback(rest, state)
+        if prefix == "d" and chat == "private" and rest in ("yes", "no"):
+            if rest == "no":
+                return Outcome((Reply(FORGET_KEPT, edit=True),), state, notice=FORGET_KEPT)
+            return Outcome((Reply(FORGOTTEN, edit=True),), None, notice="Deleted.", events=(Forgotten(),))
         return self.expired_button(state)
 
     def expired_button(self, state: qn.CheckState | None = None) -> Outcome:
@@ -264,6 +285,14 @@ class Dialogue:
     def on_feedback_text(self, entry_id: str, state: qn.CheckState | None) -> Outcome:
         """The answer to "what were you looking for?": acknowledged, never matched as a question."""
         return Outcome((Reply(FEEDBACK_NOTED),), state, events=(SaidWhatWasMissing(entry_id),))
+
+    def forget_prompt(self, state: qn.CheckState | None, chat: ChatKind) -> Outcome:
+        """/forget: a confirm button in a private chat; in a group, the way to the private chat."""
+        if chat == "group":
+            button = Button("Delete my data in private", start_payload="forget")
+            return Outcome((Reply(FORGET_IN_PRIVATE, buttons=rows([button])),), state)
+        buttons = ((Button("Yes, delete it", data="d:yes"), Button("No, keep it", data="d:no")),)
+        return Outcome((Reply(FORGET_ASK, buttons=buttons),), state)
 
     # ------------------------------------------------------------------------------------- questionnaire
     def start_check(

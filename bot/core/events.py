@@ -54,7 +54,19 @@ class SaidWhatWasMissing:
     entry_id: str
 
 
+@dataclass(frozen=True)
+class Forgotten:
+    """The person confirmed /forget: the door deletes everything kept about them, then sends the reply."""
+
+
 Event = (
-    CheckStarted | CheckFinished | CheckCancelled | CheckExpired | RedFlagRaised | Voted | SaidWhatWasMissing
+    CheckStarted
+    | CheckFinished
+    | CheckCancelled
+    | CheckExpired
+    | RedFlagRaised
+    | Voted
+    | SaidWhatWasMissing
+    | Forgotten
 )
 CheckEvent = CheckStarted | CheckFinished | CheckCancelled | CheckExpired | RedFlagRaised

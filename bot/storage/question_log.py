@@ -15,12 +15,7 @@ The bot is the log's only writer; the report only reads.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
 import logging
-import os
-import secrets
 import sqlite3
 import threading
 import time
@@ -38,18 +33,21 @@ from bot.core.events import (
 )
 from bot.core.matching import Match
 from bot.storage.database import DB_NAME, StorageError, open_database
+from bot.storage.salt import SALT_NAME as SALT_NAME
+from bot.storage.salt import load_salt, pseudonym
 from bot.text import one_line
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SALT_NAME = "salt"
 DEFAULT_RETENTION_DAYS = 90
 SCHEMA_VERSION = "1"
 MAX_TEXT_CHARS = 1000  # longer messages are stories; the head says what they were about
 MAX_MISSING_CHARS = 500
 CHECK_WINDOW_SECONDS = 30 * 60  # a check started this soon after a question counts as "then took the check"
 FLUSH_ROWS = 100  # questions waiting for their batch: written at once when this many wait
+LINK_SECONDS = 24 * 3600  # a vote belongs to a question asked at most this long before it
+WAITING_USER = 4  # a waiting question row: (id, ts, chat_type, chat_hash, user_hash, ...)
 PSEUDONYMS_KEPT = 10_000  # hashed ids kept in memory (about 1 MB), forgotten all at once beyond that
 
 Verdict = Literal["answered", "unsure", "none", "urgent"]
@@ -105,37 +103,6 @@ class QuestionLogError(Exception):
     """The question log cannot be opened (missing database, unreadable salt)."""
 
 
-# ------------------------------------------------------------------------------------------------ salt
-def load_salt(data_dir: Path) -> bytes:
-    """The deployment's salt, created on first use. Written to a private temp file and linked into place,
-    so two processes starting at once agree on one salt and never read a half-written file."""
-    path = data_dir / SALT_NAME
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = data_dir / f".{SALT_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write(secrets.token_hex(32) + "\n")
-            with contextlib.suppress(FileExistsError):  # another process won the race: use its salt
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    raw = path.read_text(encoding="ascii", errors="replace").strip()
-    try:
-        salt = bytes.fromhex(raw)
-    except ValueError:
-        salt = b""
-    if len(salt) < 16:
-        raise QuestionLogError(f"{path}: not a valid salt (delete it to start counting people afresh)")
-    return salt
-
-
-def pseudonym(salt: bytes, kind: str, ident: int | str) -> str:
-    """A stable, salted, one-way name for a Telegram id: the same person always gets the same one."""
-    return hmac.new(salt, f"{kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:20]
-
-
 # ----------------------------------------------------------------------------------------- pure helpers
 def verdict_of(match: Match | None, urgent: bool = False) -> Verdict:
     if urgent:
@@ -160,6 +127,19 @@ def stored_check_event(event: Event) -> tuple[CheckName, str | None] | None:
         case RedFlagRaised(in_check=True):
             return "red-flag", None
     return None
+
+
+def latest_question(db: sqlite3.Connection, user: str, chat: str, entry_id: str, since: float) -> int | None:
+    """The id of this person's latest question in this chat since `since` that led to the entry (as the
+    answer, or as one of the "did you mean" choices), or None."""
+    row = db.execute(
+        "SELECT id FROM analytics_questions WHERE user_hash = ? AND ts >= ? AND chat_hash = ?"
+        " AND outcome IN ('answered', 'unsure')"
+        " AND (entry_id = ? OR instr(' ' || candidates || ' ', ' ' || ? || ' ') > 0)"
+        " ORDER BY ts DESC, id DESC LIMIT 1",
+        (user, since, chat, entry_id, entry_id),
+    ).fetchone()
+    return int(row[0]) if row is not None else None
 
 
 # -------------------------------------------------------------------------------------------- the log
@@ -190,7 +170,10 @@ class QuestionLog:
                 f"no database at {path} (set DATA_DIR or --data-dir to the bot's data folder)"
             )
         data.mkdir(parents=True, exist_ok=True)
-        salt = load_salt(data) if create else None
+        try:
+            salt = load_salt(data) if create else None
+        except StorageError as exc:
+            raise QuestionLogError(str(exc)) from None
         try:
             # checked as the persistence does: a damaged file is moved aside by the bot, never by the report
             conn = open_database(path, recover=create, timeout=2.0)
@@ -333,17 +316,25 @@ class QuestionLog:
         entry_id: str | None = None,
         text: str | None = None,
         at: float | None = None,
+        chat_id: int | None = None,
     ) -> int | None:
         """👍/👎 on an answer, linked to the question it answered (or, for an entry opened from a button,
         to the entry alone). One vote per person per question (or entry): pressing again changes it, and
         a later call with `text` adds what was missing. `entry_id` defaults to the entry the question was
-        answered with. Returns the feedback id, or None when there is nothing to link it to."""
+        answered with. Returns the feedback id, or None when there is nothing to link it to.
+
+        With `chat_id` and no `question_id`, the vote goes with this person's latest question in that chat,
+        of the last day, that led to the entry: the link is found inside the log, through the salted names,
+        so nothing in a person's own state needs to point into it."""
         ts = time.time() if at is None else at
         user = self._hash("user", user_id)
+        chat = self._hash("chat", chat_id) if chat_id is not None else None
         missing = one_line(text, MAX_MISSING_CHARS) if text and text.strip() else None
 
         def upsert(db: sqlite3.Connection) -> int | None:
             qid, eid = question_id, entry_id
+            if qid is None and chat is not None and eid is not None:
+                qid = latest_question(db, user, chat, eid, ts - LINK_SECONDS)
             if qid is not None:
                 sql = "SELECT entry_id FROM analytics_questions WHERE id = ?"
                 row = db.execute(sql, (qid,)).fetchone()
@@ -395,6 +386,21 @@ class QuestionLog:
             return True
 
         return self._write("a check event", insert) or False
+
+    def forget(self, user_id: int) -> int:
+        """Delete everything this person added: questions (waiting ones too), votes, check events.
+        Returns the number of rows deleted (None-safe: 0 when the log could not be written)."""
+        user = self._hash("user", user_id)
+        with self._lock:
+            self._waiting = [row for row in self._waiting if row[WAITING_USER] != user]
+
+        def delete(db: sqlite3.Connection) -> int:
+            removed = 0
+            for table in ("analytics_feedback", "analytics_checks", "analytics_questions"):
+                removed += db.execute(f"DELETE FROM {table} WHERE user_hash = ?", (user,)).rowcount
+            return removed
+
+        return self._write("a deletion", delete) or 0
 
     def purge(self, older_than_days: float | None = None, *, now: float | None = None) -> int:
         """Remove everything older than the retention period (default: the one given to `open`).

@@ -7,11 +7,16 @@ only another `Storage`.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
 from bot.storage.database import check_data_dir, open_database
+
+Row = tuple[str, str, str | None]  # (namespace, key, JSON text, or None to delete the row)
 
 
 class Storage(Protocol):
@@ -50,13 +55,31 @@ class SqliteStorage:
     def save(self, namespace: str, key: str, value: str | None) -> None:
         # one statement in autocommit mode is one transaction: atomic, and one call into SQLite per write
         with self._lock:
+            self.write(self._db, [(namespace, key, value)])
+
+    @staticmethod
+    def write(db: sqlite3.Connection, rows: Sequence[Row]) -> None:
+        """Insert, replace or (value None) delete rows, on a connection the caller holds."""
+        for namespace, key, value in rows:
             if value is None:
-                self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+                db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
             else:
-                self._db.execute(
+                db.execute(
                     "INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)",
                     (namespace, key, value),
                 )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on this file, for writes that must land together (see bot.storage.intake)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -91,7 +91,7 @@ def parse_days(args: Sequence[str] | None) -> int | None:
     """`/stats` -> 7, `/stats 30` -> 30; None for anything that is not a number of days."""
     if not args:
         return DEFAULT_STATS_DAYS
-    if len(args) == 1 and args[0].isdigit() and 1 <= int(args[0]) <= MAX_STATS_DAYS:
+    if len(args) == 1 and args[0].isascii() and args[0].isdecimal() and 1 <= int(args[0]) <= MAX_STATS_DAYS:
         return int(args[0])
     return None
 

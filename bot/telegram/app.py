@@ -6,8 +6,10 @@ talks to Telegram in bot.telegram.door.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,20 +22,21 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
-    BasePersistence,
     BaseRateLimiter,
     CallbackContext,
     ContextTypes,
     Defaults,
-    TypeHandler,
 )
 
 from bot import __version__
 from bot.config import Settings, faq_path
 from bot.content.model import Meta
 from bot.core.dialogue import COMMAND_MENU, Dialogue
+from bot.storage.database import DB_NAME
+from bot.storage.intake import SqliteIntake
+from bot.storage.state import SqliteStorage
 from bot.telegram.admin import Admin
-from bot.telegram.context import BotApp, Data
+from bot.telegram.context import BotApp, Context
 from bot.telegram.door import TelegramDoor
 from bot.telegram.keyboards import NO_LINK_PREVIEWS
 from bot.telegram.logs import protect
@@ -44,9 +47,13 @@ from bot.telegram.network import (
     transport,
     wait_for_bot_api,
 )
-from bot.telegram.ordering import PerChatUpdateProcessor, skip_repeated
-from bot.telegram.persistence import sqlite_persistence
+from bot.telegram.ordering import AnyApp, Inbox, PerChatUpdateProcessor
+from bot.telegram.persistence import StoragePersistence
+from bot.telegram.polling import Poller
+from bot.telegram.privacy import drop_old_links, hold_content_logs
+from bot.telegram.privacy import register as register_privacy
 from bot.telegram.recording import Recorder, open_question_log
+from bot.telegram.webhook import Route, close, listen
 
 log = logging.getLogger("bot.telegram")
 
@@ -57,7 +64,7 @@ def build_application(
     settings: Settings,
     dialogue: Dialogue,
     *,
-    persistence: BasePersistence[Data, Data, Data] | None = None,
+    persistence: StoragePersistence | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
     mode: str = "polling",
     clock: Callable[[], float] = time.time,
@@ -68,10 +75,17 @@ def build_application(
     and so does the restoring of the open checks' 30-minute timers."""
     defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_LINK_PREVIEWS)
     protect(*settings.secrets)  # every log record of this process, tracebacks included, without the token
+    hold_content_logs(settings.log_content)  # no message texts, names or secrets at DEBUG
     requests = transport(network)
     quiet_network_tracebacks()
+    if persistence is None:  # DATA_DIR/bot.sqlite3, the folder checked first (see bot.storage.database)
+        persistence = StoragePersistence(SqliteStorage(settings.data_dir / DB_NAME))
+    processor = PerChatUpdateProcessor()
     builder = (
         ApplicationBuilder()
+        .updater(
+            None
+        )  # updates come through the Inbox, stored before they are confirmed (bot.telegram.polling)
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
@@ -79,9 +93,9 @@ def build_application(
         .rate_limiter(rate_limiter or AIORateLimiter())
         .request(requests.request)  # retries and incident logging: bot.telegram.network
         .get_updates_request(requests.updates)
-        .persistence(persistence or sqlite_persistence(settings.data_dir))
+        .persistence(persistence)
         .context_types(ContextTypes(context=CallbackContext, bot_data=dict, chat_data=dict, user_data=dict))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(processor)
     )
 
     question_log = open_question_log(settings)  # closed when the application shuts down
@@ -90,6 +104,7 @@ def build_application(
 
     async def post_init(app: BotApp) -> None:
         await announce(app, dialogue, mode)
+        drop_old_links(app)
         door.timers.restore(app)
         await admin.start(app)
 
@@ -100,8 +115,28 @@ def build_application(
     app: BotApp = builder.post_init(post_init).post_shutdown(post_shutdown).build()  # type: ignore[arg-type,assignment]
     admin.register(app)  # first: an admin's /stats must not reach the door's "unknown command"
     door.register(app)
-    app.add_handler(TypeHandler(Update, skip_repeated), group=-1)  # each update once, even after a crash
+    register_privacy(app, settings.retention_days)
+    if not isinstance(persistence.storage, SqliteStorage):
+        raise TypeError("the intake needs the state's SqliteStorage, to share its transactions")
+    processor.inbox = Inbox(app, SqliteIntake(persistence.storage), persistence)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(purge_intake, INTAKE_PURGE_SECONDS, first=INTAKE_PURGE_SECONDS)
     return app
+
+
+INTAKE_PURGE_SECONDS = 3600.0
+
+
+def inbox_of(app: AnyApp) -> Inbox:
+    """The application's inbox: where polling and the webhook put what Telegram sends."""
+    processor = app.update_processor
+    assert isinstance(processor, PerChatUpdateProcessor) and processor.inbox is not None
+    return processor.inbox
+
+
+async def purge_intake(context: Context) -> None:
+    """Hourly: forget the ids of updates handled more than a day ago."""
+    inbox_of(context.application).intake.purge()
 
 
 async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:
@@ -177,19 +212,67 @@ async def preflight(settings: Settings, network: NetworkPolicy | None = None) ->
 
 def run(settings: Settings, dialogue: Dialogue, faq: Path | None = None) -> None:
     """Run until stopped (SIGINT / SIGTERM); SIGHUP reloads `faq`, the file `dialogue` came from.
-    Raises StartupError when Telegram refuses the token."""
-    asyncio.run(preflight(settings))
+    Raises StartupError when Telegram refuses the token, or the webhook cannot listen."""
     mode = "webhook" if settings.webhook else "polling"
     app = build_application(settings, dialogue, mode=mode, faq=faq)
+    asyncio.run(serve(app, settings))
+
+
+async def serve(app: BotApp, settings: Settings) -> None:
+    """PTB's run_polling / run_webhook, with updates stored before they are confirmed (see ordering.py)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stopping.set)
+    inbox = inbox_of(app)
+    server = None
+    secret = ""
     if settings.webhook:
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=webhook_secret(settings),
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-        )
-    else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        secret = webhook_secret(settings)
+        protect(secret)  # a generated secret is as secret as a configured one
+        route = Route(inbox, secret, app.update_queue.put)
+        path = urlsplit(settings.webhook_url).path
+        try:  # bound before Telegram is told to send here
+            server = listen(route, path, settings.webhook_listen, settings.webhook_port)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen for the webhook on {settings.webhook_listen}:{settings.webhook_port} "
+                f"({exc.strerror or exc}); set WEBHOOK_LISTEN and WEBHOOK_PORT to a free local address",
+                2,
+            ) from None
+    poller = Poller(app, inbox, ALLOWED_UPDATES)
+    try:
+        await preflight(settings)
+    except BaseException:
+        if server is not None:
+            await close(server)
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)  # closes the question log
+        raise
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        if server is not None:
+            for update in inbox.left_over():
+                await app.update_queue.put(update)
+            await app.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+            )
+        else:
+            await poller.start()
+        await stopping.wait()
+    finally:
+        await poller.stop()
+        if server is not None:
+            await close(server)
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

@@ -30,15 +30,16 @@ SLACK_SECONDS = 1.0  # the job fires just after the 30 minutes, never just befor
 
 
 def load_state(user_data: Data | None, chat_key: str) -> CheckState | None:
-    if user_data is None:
-        return None
-    return CheckState.from_dict(user_data.get(CHECKS, {}).get(chat_key))
+    checks = user_data.get(CHECKS) if user_data is not None else None
+    return CheckState.from_dict(checks.get(chat_key)) if isinstance(checks, dict) else None
 
 
 def store_state(user_data: Data | None, chat_key: str, state: CheckState | None) -> None:
     if user_data is None:
         return
     checks: dict[str, Any] = user_data.setdefault(CHECKS, {})
+    if not isinstance(checks, dict):  # a damaged row: start this person's checks afresh
+        checks = user_data[CHECKS] = {}
     if state is None:
         checks.pop(chat_key, None)
     else:

@@ -25,9 +25,9 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandler, MessageHandler, filters
 
-from bot.core import check as qn
 from bot.core.check import CheckState
 from bot.core.dialogue import COMMAND_MENU, FEEDBACK_ASK, ChatKind, Dialogue, Outcome
+from bot.core.events import Forgotten
 from bot.replies import Reply, esc, plain_body, to_plain
 from bot.telegram.addressing import (
     FOR_BOT,
@@ -44,6 +44,7 @@ from bot.telegram.conversation import keep_recent, load_recent
 from bot.telegram.keyboards import render_keyboard
 from bot.telegram.logs import band_of, handled
 from bot.telegram.network import describe, is_network_fault
+from bot.telegram.privacy import forget
 from bot.telegram.recording import Recorder
 
 log = logging.getLogger("bot.telegram")
@@ -52,11 +53,13 @@ T = TypeVar("T")
 COMMANDS = ("start", *(name for name, _ in COMMAND_MENU))
 RECENT_SECONDS = 5 * 60  # in a group, the same answer within this time gets a pointer, not a repost
 REMEMBERED_ANSWERS = 64  # per chat: which bot message answered which question, for edits
+REMEMBERED_GROUPS = 16  # per person: the groups whose latest answer to them is remembered
 INLINE_DESCRIPTION_CHARS = 120
 
 # chat_data / user_data keys (values must be JSON-compatible: see bot.telegram.persistence)
 ANSWERS = "answers"  # chat_data: {asker message id: bot message id}
 RECENT = "recent"  # chat_data: {answer key: [bot message id, unix time]}
+OWN_ANSWERS = "own-answers"  # user_data: {group chat id: [answer key, bot message id]}
 INLINE_CHAT = "inline"  # the state key for buttons on inline-mode messages, which have no chat
 
 # Telegram-only situations the terminal never meets
@@ -76,8 +79,15 @@ def answer_key(outcome: Outcome, command: str | None) -> str | None:
     if entries:
         return "e:" + ",".join(entries)
     if command is not None:
-        return "c:" + hashlib.sha1(command.encode()).hexdigest()[:12]
+        command_bytes = command.encode("utf-8", "surrogatepass")  # a lone surrogate is a valid argument
+        return "c:" + hashlib.sha1(command_bytes).hexdigest()[:12]
     return None
+
+
+def run_id_of(*origin: object) -> str:
+    """A check's run id, made from the message or press that started it: handled again after a crash, the
+    same update starts the same check, so the buttons the person already sees keep working."""
+    return hashlib.blake2s(":".join(map(str, origin)).encode(), digest_size=3).hexdigest()
 
 
 @dataclass
@@ -127,7 +137,8 @@ class TelegramDoor:
                 return None  # addressed to another bot
             if kind == "group" and target is None and name not in COMMANDS:
                 return None  # some other bot's command
-            outcome = self.dialogue.on_command(name, arg, state, kind, now, qn.new_run_id())
+            run_id = run_id_of(message.chat.id, message.message_id)
+            outcome = self.dialogue.on_command(name, arg, state, kind, now, run_id)
             return outcome, answer_key(outcome, f"/{name} {' '.join(arg.lower().split())}")
         text = message.text or ""
         if kind == "group":
@@ -172,15 +183,20 @@ class TelegramDoor:
             context.user_data, chat_key, load_recent(context.user_data, chat_key), outcome, self.clock()
         )
         self._keep(update, context, chat_key, outcome.state)
+        await self._persist(update, context)  # a check started or moved is saved before it is seen
         chat_data = context.chat_data if context.chat_data is not None else {}
         group = chat_kind(message.chat) == "group"
         now = self.clock()
         recent: dict[str, Any] = chat_data.setdefault(RECENT, {}) if group else {}
+        # the asker's own latest answer in each group, kept in their data: the chat's names nobody
+        mine: dict[str, Any] = (
+            context.user_data.setdefault(OWN_ANSWERS, {}) if group and context.user_data is not None else {}
+        )
         earlier = recent.get(key) if key else None
-        sender = message.from_user.id if message.from_user else None
         if earlier is not None and now - earlier[1] < RECENT_SECONDS:
             # /check, then /check@Bot from the menu a second later: one answer is enough, and no pointer
-            if not (earlier[2:] == [sender] and now - earlier[1] < OWN_REPEAT_SECONDS):
+            own = mine.get(chat_key) == [key, earlier[0]]
+            if not (own and now - earlier[1] < OWN_REPEAT_SECONDS):
                 await self._point_to(message, int(earlier[0]))
         else:
             quote = message.message_id if group else None  # in a group, say whom the answer is for
@@ -188,7 +204,8 @@ class TelegramDoor:
             if sent is not None:
                 remember(chat_data.setdefault(ANSWERS, {}), str(message.message_id), sent, REMEMBERED_ANSWERS)
                 if group and key:
-                    remember(recent, key, [sent, now, sender], REMEMBERED_ANSWERS)
+                    remember(recent, key, [sent, now], REMEMBERED_ANSWERS)
+                    remember(mine, chat_key, [key, sent], REMEMBERED_GROUPS)
         self.question_log.answered(message, question_text(message), outcome, context.user_data)
         await self._persist(update, context)
         handled("message", chat_kind(message.chat), band_of(outcome), started)
@@ -271,7 +288,7 @@ class TelegramDoor:
         chat_key = str(message.chat.id) if message is not None else INLINE_CHAT
         kind: ChatKind = chat_kind(message.chat) if message is not None else "group"
         outcome = self.dialogue.on_button(
-            query.data or "", load_state(context.user_data, chat_key), kind, self.clock(), qn.new_run_id()
+            query.data or "", load_state(context.user_data, chat_key), kind, self.clock(), run_id_of(query.id)
         )
         await query.answer(outcome.notice)
         keep_recent(
@@ -279,6 +296,8 @@ class TelegramDoor:
         )
         self._keep(update, context, chat_key, outcome.state)
         vote = self.question_log.pressed(query.from_user.id, chat_key, outcome, context.user_data)
+        if any(isinstance(event, Forgotten) for event in outcome.events):  # deleted before the reply says so
+            await forget(context, query.from_user.id, message.chat.id if message else None, self.question_log)
         # saved before the person sees the new step, so that a crash cannot undo a step they saw
         await self._persist(update, context)
         for i, reply in enumerate(outcome.replies):

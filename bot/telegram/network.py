@@ -4,7 +4,8 @@ Every Bot API call goes through `BotApiRequest`, PTB's HTTP layer with a retry l
 What is retried depends on whether the server can have acted on the request:
 
 - **Surely not acted on**: the connection could not be made, the request could not be written, the server
-  answered 429 (wait `retry_after`; every call waits, as Telegram asks) or 5xx. Retried with exponential
+  answered 429 (wait `retry_after`: every later call to the same chat waits too, as Telegram asks; a 429
+  on a call without a chat holds every call) or 5xx. Retried with exponential
   backoff and jitter, within `NetworkPolicy.attempts` and `NetworkPolicy.deadline`.
 - **Maybe acted on**: the request was sent but no usable answer came back (read timeout, connection dropped,
   malformed JSON). Telegram has no idempotency key, so resending `sendMessage` could show a person the same
@@ -257,7 +258,9 @@ class BotApiRequest(HTTPXRequest):
         self.policy = policy
         self.incidents = incidents
         self.retry = retry
-        self._resume_at = 0.0  # after a 429, no call before this (monotonic) time
+        # after a 429, no call to that chat (None: to any chat) before this (monotonic) time; Telegram limits
+        # each chat on its own, so one noisy chat must not hold another person's reply
+        self._resume_at: dict[object, float] = {}
 
     async def do_request(
         self,
@@ -274,9 +277,10 @@ class BotApiRequest(HTTPXRequest):
         attempt = 0
         incidents = self.incidents
         waiting = False  # counted in incidents.retrying
+        chat = request_data.parameters.get("chat_id") if request_data is not None else None
         try:
             while True:
-                wait = self._resume_at - time.monotonic()
+                wait = self._resume_wait(chat)
                 if wait > 0:
                     await asyncio.sleep(wait)
                 attempt += 1
@@ -300,7 +304,8 @@ class BotApiRequest(HTTPXRequest):
                         return code, payload
                     fault = found
                 if fault.retry_after:
-                    self._resume_at = max(self._resume_at, time.monotonic() + fault.retry_after)
+                    until = time.monotonic() + fault.retry_after
+                    self._resume_at[chat] = max(self._resume_at.get(chat, 0.0), until)
                 delay = max(fault.retry_after, self.policy.backoff(attempt, self.policy.max_delay))
                 stop = self._why_stop(endpoint, fault, attempt, time.monotonic() + delay - first)
                 if incidents is not None:
@@ -316,6 +321,13 @@ class BotApiRequest(HTTPXRequest):
         finally:
             if incidents is not None and waiting:
                 incidents.retrying -= 1
+
+    def _resume_wait(self, chat: object) -> float:
+        """Seconds to wait before a call to `chat`: its own 429 pause, and any pause for every chat."""
+        now = time.monotonic()
+        for key in [k for k, until in self._resume_at.items() if until <= now]:
+            del self._resume_at[key]  # over: forget it, so the map holds only chats still paused
+        return max(self._resume_at.get(chat, now), self._resume_at.get(None, now)) - now
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> dict[str, Any]:

@@ -3,17 +3,31 @@
 PTB either handles updates one at a time or all at once. One at a time lets a slow reply to one person hold
 up everyone else; all at once lets two quick taps from the same person race on their state. Keying on the
 chat (or, for inline queries, the person) gives each conversation its order and the bot its concurrency.
+
+Once: every update comes through an `Inbox`, which stores it (bot.storage.intake) before Telegram is told
+it arrived, hands it to PTB only the first time its id is seen, and marks it done, in one transaction with
+the person's and the chat's state, when its handlers have finished. What can still repeat after a crash
+(`kill -9`, power loss aside) is the work of an update that was being handled at that moment: a reply sent
+just before the crash is sent again when the update is handled after the restart. A check's step is saved
+before it is shown and a check started again by the same update gets the same run id, so a person never
+sees a step the bot has forgotten.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
-from telegram.ext import ApplicationHandlerStop, BaseUpdateProcessor, CallbackContext
+from telegram import Bot, Update
+from telegram.ext import Application, BaseUpdateProcessor
+
+from bot.storage.intake import Intake
+from bot.telegram.context import Data
+from bot.telegram.persistence import StoragePersistence
 
 log = logging.getLogger("bot.telegram")
 
@@ -50,6 +64,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int | None, asyncio.Lock] = {}
         self._waiting: dict[int | None, int] = {}
+        self.inbox: Inbox | None = None  # set once the application exists (bot.telegram.app)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = conversation_key(update)
@@ -58,6 +73,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         try:
             async with lock, self._slots:
                 await coroutine
+                if self.inbox is not None:  # before the chat's next update: its state is the one saved
+                    self.inbox.finished(update)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:  # nobody else queued for this chat: forget its lock
@@ -71,36 +88,79 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return None
 
 
-# ------------------------------------------------------------------------------------- each update once
-SEEN = "seen"  # chat_data: ids of the chat's latest handled updates, newest last
-SEEN_KEPT = 32
+# ------------------------------------------------------------------------------------------ the inbox
+AnyApp = Application[Any, Any, Data, Data, Data, Any]
 
 
-def first_time(update_id: int, chat_data: dict[str, Any]) -> bool:
-    """True the first time `update_id` is met in this chat; remembers it.
+@dataclass
+class Inbox:
+    """Stores updates before they are confirmed, hands each to PTB once, marks it done with its state."""
 
-    Telegram hands an update out again until a later getUpdates confirms it, so after a crash the updates
-    fetched just before it come back. Their ids, kept with the chat's (persisted) data, let the bot skip
-    what it already answered. Exact ids are kept rather than a high-water mark, because Telegram may start
-    numbering anew after a quiet week.
-    """
-    seen = chat_data.get(SEEN)
-    if not isinstance(seen, list):
-        seen = []
-    if update_id in seen:
-        return False
-    chat_data[SEEN] = [*seen[-(SEEN_KEPT - 1) :], update_id]
-    return True
+    app: AnyApp
+    intake: Intake
+    persistence: StoragePersistence
+    unreadable: int = field(default=0)  # updates skipped because they could not be read
 
+    def receive(self, raw: Sequence[object]) -> list[Update]:
+        """Store what Telegram sent (every item with an update id) in one transaction; return the updates
+        seen for the first time, read and ready to handle. Raises if they could not be stored: then
+        nothing may be confirmed to Telegram."""
+        items = [u for u in raw if isinstance(u, dict) and _update_id(u) is not None]
+        if len(items) != len(raw):
+            log.warning("Skipped %d update(s) without an update id", len(raw) - len(items))
+        bodies = {int(u["update_id"]): u for u in items}
+        new = self.intake.store([(i, json.dumps(u, ensure_ascii=True)) for i, u in bodies.items()])
+        return [u for u in (self._read(i, bodies[i]) for i in new) if u is not None]
 
-async def skip_repeated(update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
-    """Runs before every other handler: stops an update this chat has already had."""
-    if not isinstance(update, Update) or context.chat_data is None:
-        return
-    if not first_time(update.update_id, context.chat_data):
-        log.info(
-            "Update %d was already handled in chat %s; skipped",
-            update.update_id,
-            update.effective_chat.id if update.effective_chat else None,
+    def left_over(self) -> list[Update]:
+        """At start-up: the updates stored and not handled before the bot stopped, oldest first."""
+        updates = []
+        for update_id, body in self.intake.pending():
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None
+            update = self._read(update_id, data)
+            if update is not None:
+                updates.append(update)
+        if updates:
+            log.info("Handling %d update(s) received before the last stop", len(updates))
+        return updates
+
+    def _read(self, update_id: int, data: object) -> Update | None:
+        """The update, or None (logged once, and marked done, so it is never fetched again)."""
+        try:
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
+            update = Update.de_json(data, self._bot)
+        except Exception as exc:
+            self.unreadable += 1
+            log.warning("Update %d could not be read (%s); skipped", update_id, type(exc).__name__)
+            self.intake.done(update_id)
+            return None
+        return update
+
+    @property
+    def _bot(self) -> Bot:
+        return self.app.bot  # type: ignore[no-any-return]
+
+    def finished(self, update: object) -> None:
+        """The update's handlers are done: mark it, with the state it changed, in one transaction."""
+        if not isinstance(update, Update):
+            return
+        user, chat = update.effective_user, update.effective_chat
+        rows = self.persistence.changed(
+            (user.id, self.app.user_data.get(user.id)) if user is not None else None,
+            (chat.id, self.app.chat_data.get(chat.id)) if chat is not None else None,
         )
-        raise ApplicationHandlerStop
+        try:
+            self.intake.done(update.update_id, rows)
+        except Exception:  # the database is failing: the update is handled again after a restart
+            log.exception("Could not mark update %d as done", update.update_id)
+            return
+        self.persistence.written(rows)
+
+
+def _update_id(item: dict[str, object]) -> int | None:
+    value = item.get("update_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

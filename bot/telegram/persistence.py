@@ -7,7 +7,9 @@ so the worst a crash can do is lose the last write. Handlers never see the datab
 small `Storage` interface. A server database needs only another `Storage`.
 
 When: an update that moves a person's check is written before the person sees the new step (the door asks
-for it); everything else PTB writes every `update_interval` seconds and when the bot stops. Unchanged data is
+for it); when an update is done, its person's and chat's data are written in the transaction that marks it
+done (`changed`, then bot.storage.intake); anything else PTB writes every `update_interval` seconds and when
+the bot stops. Unchanged data is
 never written again. A damaged file is moved aside, never written over (see `bot.storage.database`).
 
 Values are stored as JSON, so data kept there must be JSON-compatible, with string keys.
@@ -16,13 +18,15 @@ Values are stored as JSON, so data kept there must be JSON-compatible, with stri
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
 
 from bot.storage.database import DB_NAME
-from bot.storage.state import SqliteStorage, Storage
+from bot.storage.state import Row, SqliteStorage, Storage
 from bot.telegram.context import Data
 
 # PTB's own aliases for these (telegram.ext._utils.types) are private; the same shapes, spelled out
@@ -34,6 +38,28 @@ CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 USER, CHAT, BOT, CALLBACK = "user", "chat", "bot", "callback"
 CONVERSATION = "conversation:"  # + the ConversationHandler's name
 BOT_KEY = "-"
+
+log = logging.getLogger("bot.telegram.persistence")
+
+
+def _mapping(value: Any) -> str | None:
+    return None if isinstance(value, dict) else f"a JSON {type(value).__name__}, not an object"
+
+
+def _anything(value: Any) -> str | None:
+    return None
+
+
+def _user_or_chat_id(key: str) -> str | None:
+    return None if key.lstrip("-").isascii() and key.lstrip("-").isdecimal() else "its key is not an id"
+
+
+def _conversation_key(key: str) -> str | None:
+    try:
+        parts = json.loads(key)
+    except ValueError:
+        return "its key is not JSON"
+    return None if isinstance(parts, list) else "its key is not a list"
 
 
 def _dump(value: Any) -> str:
@@ -55,10 +81,31 @@ class StoragePersistence(BasePersistence[Data, Data, Data]):
         self.storage = storage
         self._written: dict[tuple[str, str], str] = {}
 
-    def _load(self, namespace: str) -> dict[str, Any]:
-        rows = self.storage.load(namespace)
-        self._written.update({(namespace, k): v for k, v in rows.items()})
-        return {k: json.loads(v) for k, v in rows.items()}
+    def _load(
+        self,
+        namespace: str,
+        check_value: Callable[[Any], str | None] = _mapping,
+        check_key: Callable[[str], str | None] = _anything,
+    ) -> dict[str, Any]:
+        """The namespace's rows, decoded. A damaged row (not JSON, a list where a mapping belongs, a key
+        that is no id) is skipped with one WARNING naming it, and replaced at that person's next write:
+        one damaged row must never stop the bot, nor cost anyone else their state."""
+        loaded: dict[str, Any] = {}
+        for key, text in self.storage.load(namespace).items():
+            problem = check_key(key)
+            if problem is None:
+                try:
+                    value = json.loads(text)
+                except ValueError as exc:
+                    problem = f"not JSON: {exc}"
+                else:
+                    problem = check_value(value)
+            if problem is not None:
+                log.warning("Skipped the damaged state row %s %r (%s)", namespace, key[:80], problem)
+                continue
+            self._written[(namespace, key)] = text
+            loaded[key] = value
+        return loaded
 
     def _save(self, namespace: str, key: str, value: Any) -> None:
         text = None if value is None else _dump(value)
@@ -70,33 +117,57 @@ class StoragePersistence(BasePersistence[Data, Data, Data]):
         else:
             self._written[(namespace, key)] = text
 
+    def changed(
+        self, user: tuple[int, Data | None] | None, chat: tuple[int, Data | None] | None
+    ) -> list[Row]:
+        """The rows of this user's and chat's data that differ from what is stored (empty data: no row),
+        for a caller that writes them in its own transaction and then calls `written`."""
+        rows: list[Row] = []
+        for namespace, item in ((USER, user), (CHAT, chat)):
+            if item is None:
+                continue
+            key, data = str(item[0]), item[1]
+            text = _dump(data) if data else None
+            if self._written.get((namespace, key)) != text:
+                rows.append((namespace, key, text))
+        return rows
+
+    def written(self, rows: list[Row]) -> None:
+        for namespace, key, text in rows:
+            if text is None:
+                self._written.pop((namespace, key), None)
+            else:
+                self._written[(namespace, key)] = text
+
     # ------------------------------------------------------------------------------------- reading
     async def get_user_data(self) -> dict[int, Data]:
-        return {int(k): v for k, v in self._load(USER).items()}
+        return {int(k): v for k, v in self._load(USER, check_key=_user_or_chat_id).items()}
 
     async def get_chat_data(self) -> dict[int, Data]:
-        return {int(k): v for k, v in self._load(CHAT).items()}
+        return {int(k): v for k, v in self._load(CHAT, check_key=_user_or_chat_id).items()}
 
     async def get_bot_data(self) -> Data:
         data = self._load(BOT).get(BOT_KEY)
         return data if isinstance(data, dict) else {}
 
     async def get_callback_data(self) -> CDCData | None:
-        data = self._load(CALLBACK).get(BOT_KEY)
-        if not data:
-            return None
+        data = self._load(CALLBACK, _anything).get(BOT_KEY)
+        if not isinstance(data, list) or len(data) != 2:
+            return None  # not used by this bot (see __init__); never a reason to stop
         queries, keyboards = data
         return [tuple(q) for q in queries], keyboards
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        return {tuple(json.loads(k)): v for k, v in self._load(CONVERSATION + name).items()}
+        rows = self._load(CONVERSATION + name, _anything, _conversation_key)
+        return {tuple(json.loads(k)): v for k, v in rows.items()}
 
     # ------------------------------------------------------------------------------------- writing
+    # Empty data is no row: nobody's id is kept for nothing (after /forget PTB hands back an empty dict)
     async def update_user_data(self, user_id: int, data: Data) -> None:
-        self._save(USER, str(user_id), data)
+        self._save(USER, str(user_id), data or None)
 
     async def update_chat_data(self, chat_id: int, data: Data) -> None:
-        self._save(CHAT, str(chat_id), data)
+        self._save(CHAT, str(chat_id), data or None)
 
     async def update_bot_data(self, data: Data) -> None:
         self._save(BOT, BOT_KEY, data)

@@ -3,6 +3,10 @@
 Called after the reply is sent, so the log never delays or breaks a reply: every failure is logged and
 swallowed. A 👎 is followed by "what were you looking for?"; the person's reply to that is stored with the
 vote and acknowledged, never matched as a new question.
+
+Nothing in a person's state points into the log: a vote finds the question it is about inside the log,
+through the salted names (`QuestionLog.record_feedback(chat_id=…)`), and the open "what were you looking
+for?" prompts are kept in the person's own data, by message, without any id of the log or of a person.
 """
 
 from __future__ import annotations
@@ -33,19 +37,16 @@ PURGE_JOB = "question-log-purge"
 FLUSH_JOB = "question-log-flush"
 FLUSH_INTERVAL = 1.0  # seconds: the most of the question log a crash can cost
 PURGE_INTERVAL = timedelta(days=1)
-# user_data / chat_data keys (JSON-compatible values: see bot.telegram.persistence)
-ASKED = "asked"  # user_data: {"<chat>:<entry id>": [question id, unix time]}, the entries a question led to
-MISSING = "missing"  # chat_data: {prompt message id: [entry id, question id or None, user id]}
-REMEMBERED = 32  # per person or chat, the newest entries of those maps
-LINK_SECONDS = 24 * 3600  # a vote belongs to a question asked at most this long before it
+# user_data keys (JSON-compatible values: see bot.telegram.persistence)
+MISSING = "missing"  # user_data: {"<chat id>:<prompt message id>": [entry id, unix time]}
+REMEMBERED = 32  # per person, the newest prompts
 
 
 @dataclass(frozen=True)
 class Vote:
-    """A 👍/👎 just recorded: the entry and, when known, the question it answered."""
+    """A 👍/👎 just recorded, on this entry."""
 
     entry_id: str
-    question_id: int | None
     positive: bool
 
 
@@ -68,8 +69,7 @@ class Recorder:
 
     # ----------------------------------------------------------------------------------- messages
     def answered(self, message: Message, text: str | None, outcome: Outcome, user_data: Data | None) -> None:
-        """After a message was answered: the question (`text`, None for a command) and any check events.
-        Remembers which entries the question led to, so a later 👍/👎 on them is stored with it."""
+        """After a message was answered: the question (`text`, None for a command) and any check events."""
         sender = message.from_user
         if sender is None:
             return
@@ -77,7 +77,7 @@ class Recorder:
         if text is None:
             return
         chat = message.chat
-        qid = self._safely(
+        self._safely(
             "a question",
             QuestionLog.record_question,
             sender.id,
@@ -87,15 +87,6 @@ class Recorder:
             outcome.match,
             urgent=outcome.urgent,
         )
-        m = outcome.match
-        if qid is None or user_data is None or m is None or m.band == "none" or outcome.urgent:
-            return
-        asked: dict[str, Any] = user_data.setdefault(ASKED, {})
-        now = time.time()
-        for entry_id in dict.fromkeys(
-            [*([m.entry.id] if m.entry else []), *(c.entry.id for c in m.candidates)]
-        ):
-            remember(asked, f"{message.chat.id}:{entry_id}", [qid, now], REMEMBERED)
 
     def checks(self, user_id: int, chat_id: int, events: Sequence[Event]) -> None:
         """The check's events (started, finished, ...); the log ignores the others."""
@@ -111,25 +102,20 @@ class Recorder:
         for event in outcome.events:
             if not isinstance(event, Voted):
                 continue
-            entry_id = event.entry_id
-            vote = Vote(entry_id, self.question_for(user_data, chat_key, entry_id), event.positive)
+            vote = Vote(event.entry_id, event.positive)
             self._safely(
                 "feedback",
                 QuestionLog.record_feedback,
                 user_id,
                 vote.positive,
-                question_id=vote.question_id,
                 entry_id=vote.entry_id,
+                chat_id=chat_id,
             )
         return vote
 
-    @staticmethod
-    def question_for(user_data: Data | None, chat_key: str, entry_id: str) -> int | None:
-        """This person's latest question in this chat that led to the entry, if it was recent."""
-        found = (user_data or {}).get(ASKED, {}).get(f"{chat_key}:{entry_id}")
-        if not isinstance(found, list) or len(found) != 2 or time.time() - float(found[1]) > LINK_SECONDS:
-            return None
-        return int(found[0])
+    def forget(self, user_id: int) -> int:
+        """/forget: this person's questions, votes and check events leave the log."""
+        return self._safely("a deletion", QuestionLog.forget, user_id) or 0
 
     async def ask_what_was_missing(
         self, context: Context, query: CallbackQuery, reply: Reply, vote: Vote | None
@@ -149,35 +135,33 @@ class Recorder:
             reply_markup=ForceReply(input_field_placeholder="What was missing?") if private else None,
             reply_parameters=None if private else quote,
         )
-        if context.chat_data is not None:
-            prompts: dict[str, Any] = context.chat_data.setdefault(MISSING, {})
+        if context.user_data is not None:  # the presser's own data: only their reply is taken as the answer
+            prompts: dict[str, Any] = context.user_data.setdefault(MISSING, {})
             remember(
-                prompts,
-                str(sent.message_id),
-                [vote.entry_id, vote.question_id, query.from_user.id],
-                REMEMBERED,
+                prompts, f"{message.chat.id}:{sent.message_id}", [vote.entry_id, time.time()], REMEMBERED
             )
 
     async def take_missing(self, dialogue: Dialogue, message: Message, context: Context) -> bool:
         """A reply to "what were you looking for?" by the person asked: stored with their 👎 and
         acknowledged, not matched as a new question. False for any other message."""
         quoted, sender = message.reply_to_message, message.from_user
-        if quoted is None or sender is None or context.chat_data is None:
+        if quoted is None or sender is None or context.user_data is None:
             return False
-        prompts: dict[str, Any] = context.chat_data.get(MISSING, {})
-        asked = prompts.get(str(quoted.message_id))
-        if not isinstance(asked, list) or len(asked) != 3 or asked[2] != sender.id:
+        prompts = context.user_data.get(MISSING)
+        key = f"{message.chat.id}:{quoted.message_id}"
+        asked = prompts.get(key) if isinstance(prompts, dict) else None
+        if not isinstance(asked, list) or len(asked) != 2 or not isinstance(prompts, dict):
             return False
-        del prompts[str(quoted.message_id)]
-        entry_id, question_id = str(asked[0]), asked[1]
+        del prompts[key]
+        entry_id = str(asked[0])
         self._safely(
             "what was missing",
             QuestionLog.record_feedback,
             sender.id,
             False,
-            question_id=question_id,
             entry_id=entry_id,
             text=message.text or "",
+            chat_id=message.chat.id,
         )
         outcome = dialogue.on_feedback_text(entry_id, None)
         for reply in outcome.replies:

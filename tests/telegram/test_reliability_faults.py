@@ -328,5 +328,9 @@ async def test_fifty_people_mid_check_continue_after_kill_9(fake: FakeTelegram, 
     assert sorted(answers) == sorted(queries.values())  # each exactly once
     edits = [c for c in after if c.method == "editMessageText"]
     assert len(edits) == 50
-    assert not [c for c in after if c.method == "sendMessage"]
+    # the one thing a crash can repeat: a reply sent just before it, its update not yet marked done
+    # (here a /help answer the test saw arrive just before it killed the bot), at most once per person
+    repeated = [c for c in after if c.method == "sendMessage"]
+    assert all(c.text.startswith("Ask me anything") for c in repeated)
+    assert len({c.chat_id for c in repeated}) == len(repeated)
     assert "This button has expired" not in json.dumps([c.params for c in after])

@@ -146,7 +146,7 @@ async def test_thumbs_down_asks_what_was_missing_and_the_reply_is_stored_not_ans
         0,
         "how tight should <b>the belt</b> be?",
     )
-    assert not bot.app.chat_data[dm["id"]][MISSING], "a prompt is answered once"
+    assert not bot.app.user_data[alice["id"]][MISSING], "a prompt is answered once"
 
     # a second reply to the same prompt is an ordinary question again
     _, calls = await bot.say(dm, alice, BELT, reply_to=prompt_message)

@@ -1,0 +1,86 @@
+"""Every update, kept from its arrival until it has been handled: nothing fetched is lost to a crash.
+
+Telegram hands an update out until the bot confirms it (polling: the next getUpdates with a higher offset;
+webhook: the 200 answer). The door stores each update here first and confirms it only then; handlers take
+updates from here, and an update is marked done in the same transaction as the state it changed. After a
+crash, what is stored and not done is handled again; an update id stored twice is kept (and handled) once.
+
+Once done, an update's body (texts, names) is deleted at once; its id alone is kept for a day, long enough
+for any copy of it still on its way from Telegram to be recognised.
+
+A server database needs only another `Intake` with the same guarantees (the state's rows and the done mark
+in one transaction).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.storage.state import Row, SqliteStorage
+
+KEEP_DONE_SECONDS = 24 * 3600
+
+
+class Intake(Protocol):
+    """Updates as Telegram sent them (JSON text), by update id."""
+
+    def store(self, updates: Sequence[tuple[int, str]]) -> list[int]:
+        """Keep these (update id, JSON) in one transaction; the ids not seen before, in the order given."""
+
+    def pending(self) -> list[tuple[int, str]]:
+        """Stored and not yet done, oldest first."""
+
+    def done(self, update_id: int, state: Sequence[Row] = ()) -> None:
+        """Mark handled, and write the state rows it changed, in one transaction."""
+
+    def purge(self, now: float | None = None) -> int:
+        """Forget the ids of updates done longer ago than a day; how many."""
+
+
+class SqliteIntake:
+    """The embedded default: a table in the state's SQLite file, sharing its connection and transactions."""
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS intake ("
+        " update_id INTEGER PRIMARY KEY, received REAL NOT NULL, body TEXT)"  # body NULL: done
+    )
+
+    def __init__(self, storage: SqliteStorage) -> None:
+        self.storage = storage
+        with storage.transaction() as db:
+            db.execute(self.SCHEMA)
+
+    def store(self, updates: Sequence[tuple[int, str]]) -> list[int]:
+        now = time.time()
+        new = []
+        with self.storage.transaction() as db:
+            for update_id, body in updates:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO intake (update_id, received, body) VALUES (?, ?, ?)",
+                    (update_id, now, body),
+                )
+                if cursor.rowcount:
+                    new.append(update_id)
+        return new
+
+    def pending(self) -> list[tuple[int, str]]:
+        with self.storage.transaction() as db:
+            rows = db.execute(
+                "SELECT update_id, body FROM intake WHERE body IS NOT NULL ORDER BY update_id"
+            ).fetchall()
+        return [(int(update_id), str(body)) for update_id, body in rows]
+
+    def done(self, update_id: int, state: Sequence[Row] = ()) -> None:
+        with self.storage.transaction() as db:
+            self.storage.write(db, state)
+            db.execute(
+                "UPDATE intake SET body = NULL, received = ? WHERE update_id = ?", (time.time(), update_id)
+            )
+
+    def purge(self, now: float | None = None) -> int:
+        cutoff = (time.time() if now is None else now) - KEEP_DONE_SECONDS
+        with self.storage.transaction() as db:
+            cursor = db.execute("DELETE FROM intake WHERE body IS NULL AND received < ?", (cutoff,))
+        return int(cursor.rowcount)

@@ -1,0 +1,183 @@
+"""A burst of people each sending one message, the bot killed with SIGKILL in the middle, then restarted.
+
+Shared by tests/telegram/test_durable_intake.py and bench/bench_crash.py. The bot runs as a real process
+(`python -m bot run`) against the fake Bot API, which keeps every update until a getUpdates with a higher
+offset confirms it, as Telegram does. In webhook mode a deliverer plays Telegram's part: it posts each
+update until the bot answers 200, retrying while the bot is down.
+
+Each message gets exactly one reply when nothing goes wrong, so per person: no reply is a lost update,
+more than one a repeated reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from fakebot import TOKEN, FakeTelegram, Json, private_chat, user
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_URL = "https://bot.example.org/hook"  # behind a TLS proxy, as in production
+SECRET = "crash-test-secret"
+MESSAGES = ("/causes", "/fixes", "/faq", "/about", "do I need a belt for the leg press?")
+WAIT = 60.0  # an upper bound only
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Outcome:
+    """One run: per person, how many replies they got."""
+
+    replies: dict[int, int]
+    killed_after: int  # replies seen when the bot was killed
+    log: str = ""
+
+    @property
+    def lost(self) -> int:
+        return sum(1 for n in self.replies.values() if n == 0)
+
+    @property
+    def repeated(self) -> int:
+        return sum(n - 1 for n in self.replies.values() if n > 1)
+
+
+@dataclass
+class BotRun:
+    """The bot as a process, polling or behind a webhook."""
+
+    fake: FakeTelegram
+    data_dir: Path
+    webhook_port: int | None = None
+    secret: str = SECRET  # empty: the bot makes one
+    extra: dict[str, str] = field(default_factory=dict)  # more settings, e.g. LOG_LEVEL
+    proc: asyncio.subprocess.Process | None = None
+    stderr: bytearray = field(default_factory=bytearray)
+    _reader: asyncio.Task[None] | None = None
+
+    @property
+    def webhook_url(self) -> str:
+        """Where the webhook server listens here; Telegram is told the public https address."""
+        return f"http://127.0.0.1:{self.webhook_port}/hook"
+
+    async def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+        env.update(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_BASE_URL=self.fake.base_url,
+            TELEGRAM_BASE_FILE_URL=self.fake.base_file_url,
+            DATA_DIR=str(self.data_dir),
+            FAQ_PATH=str(ROOT / "bot" / "faq.yaml"),
+            PYTHONPATH=str(ROOT),
+            PYTHONUNBUFFERED="1",
+        )
+        if self.webhook_port is not None:
+            env.update(WEBHOOK_URL=PUBLIC_URL, WEBHOOK_PORT=str(self.webhook_port))
+            env.update(WEBHOOK_SECRET=self.secret)
+        env.update(self.extra)
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=self.data_dir.parent,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        while chunk := await self.proc.stderr.read(65536):
+            self.stderr += chunk
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        code = await asyncio.wait_for(self.proc.wait(), WAIT)
+        if self._reader is not None:
+            await asyncio.wait_for(self._reader, WAIT)
+        return code
+
+
+async def deliver(url: str, update: Json) -> None:
+    """Post one update as Telegram does: again and again until the bot answers 200."""
+    async with aiohttp.ClientSession() as http:
+        while True:
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                async with http.post(url, json=update, headers=headers) as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.05)
+
+
+async def until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def crash_burst(
+    fake: FakeTelegram, data_dir: Path, people: int, kill_after: int, webhook: bool, first_id: int = 50_000
+) -> Outcome:
+    """`people` people write once each; SIGKILL once `kill_after` replies were sent; restart; count."""
+    port = free_port() if webhook else None
+    persons = [user(first_id + i, f"P{i}") for i in range(people)]
+    chats = {p["id"] for p in persons}
+    before = len(fake.calls)
+
+    def replies() -> dict[int, int]:
+        counts = dict.fromkeys(chats, 0)
+        for call in fake.calls[before:]:
+            if call.method == "sendMessage" and call.chat_id in counts:
+                counts[call.chat_id] += 1
+        return counts
+
+    first = BotRun(fake, data_dir, port)
+    await first.start()
+    if webhook:
+        await until(lambda: any(c.method == "setWebhook" for c in fake.calls[before:]))
+    updates = []
+    for i, person in enumerate(persons):
+        message = fake.message(private_chat(person), person, MESSAGES[i % len(MESSAGES)])
+        if webhook:
+            updates.append({"update_id": first_id + i, "message": message})
+        else:
+            await fake.push(message=message)
+    posting = [asyncio.create_task(deliver(first.webhook_url, u)) for u in updates]
+    await until(lambda: sum(replies().values()) >= kill_after)
+    killed_after = sum(replies().values())
+    await first.stop(signal.SIGKILL)
+    log = first.stderr.decode(errors="replace")
+
+    second = BotRun(fake, data_dir, port)
+    await second.start()
+    try:
+        await until(lambda: all(replies().values()))
+        await asyncio.wait_for(asyncio.gather(*posting), WAIT)
+        await asyncio.sleep(0.5)  # any repeat still on its way
+    finally:
+        for task in posting:
+            task.cancel()
+        await second.stop()
+        log += second.stderr.decode(errors="replace")
+    return Outcome(replies(), killed_after, log)
