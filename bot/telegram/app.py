@@ -258,12 +258,19 @@ async def serve(app: BotApp, settings: Settings) -> None:
         if server is not None:
             for update in inbox.left_over():
                 await app.update_queue.put(update)
-            await app.bot.set_webhook(
-                settings.webhook_url,
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,
-            )
+            try:
+                await app.bot.set_webhook(
+                    settings.webhook_url,
+                    secret_token=secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                    drop_pending_updates=False,
+                )
+            except TelegramError as exc:  # the address itself is refused: nothing to retry
+                raise StartupError(
+                    f"Telegram refused WEBHOOK_URL: {exc.message}; it must be a public https:// address "
+                    "Telegram can reach (ports 443, 80, 88 or 8443)",
+                    2,
+                ) from None
         else:
             await poller.start()
         await stopping.wait()

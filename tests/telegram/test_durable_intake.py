@@ -194,3 +194,15 @@ def test_a_webhook_address_that_cannot_be_bound_is_one_line(tmp_path: Path, list
     assert "Traceback" not in result.stderr
     (line,) = [x for x in result.stderr.strip().splitlines() if "WARNING" not in x]
     assert "cannot listen for the webhook" in line
+
+
+async def test_a_webhook_address_telegram_refuses_is_one_line(fake: FakeTelegram, tmp_path: Path) -> None:
+    fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: IP address 10.0.0.1 is reserved")
+    bot = BotRun(fake, tmp_path / "data", free_port())
+    await bot.start()
+    assert bot.proc is not None
+    code = await asyncio.wait_for(bot.proc.wait(), 30)
+    await bot.stop()
+    lines = [x for x in bot.stderr.decode().strip().splitlines() if " INFO " not in x and "WARNING" not in x]
+    assert code == 2 and "Traceback" not in bot.stderr.decode()
+    assert lines[-1].startswith("legpress-bot: Telegram refused WEBHOOK_URL: Bad webhook: ip address"), lines
