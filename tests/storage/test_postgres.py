@@ -6,7 +6,7 @@ import threading
 
 import psycopg
 import pytest
-from pg import free_port
+from pg import free_port, unavailable
 
 from bot.storage.database import StorageError
 from bot.storage.migrations import migrations
@@ -69,3 +69,12 @@ def test_an_unknown_database_on_a_running_server_is_one_line(database_url: str) 
     with pytest.raises(StorageError, match="no_such_database") as caught:
         check_database(missing)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_without_a_server_ci_fails_and_elsewhere_the_tests_skip(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="no server binaries"):
+        unavailable("no server binaries in /usr/lib/postgresql/*/bin")
