@@ -143,6 +143,19 @@ def chat(settings: Settings, args: argparse.Namespace) -> int:
             question_log.close()
 
 
+def check_server_database(url: str) -> None:
+    """DATABASE_URL reachable and migrated, or StorageError; the driver is the `postgres` extra."""
+    from bot.storage.database import StorageError
+
+    try:
+        from bot.storage.postgres import check_database
+    except ImportError:
+        raise StorageError(
+            "DATABASE_URL needs the PostgreSQL driver: pip install 'legpress-bot[postgres]'"
+        ) from None
+    check_database(url)
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.token and sys.stdin.isatty():
         print(
@@ -167,6 +180,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         # DATA_DIR writable and its database healthy (a damaged one moved aside), before any network wait
         check_data_dir(settings.data_dir)
         open_database(settings.data_dir / DB_NAME).close()
+        if settings.database_url:  # reachable, and its schema up to date, before any network wait
+            check_server_database(settings.database_url)
         run_telegram(settings, dialogue, faq_source(settings, args))
     except StorageError as exc:
         return fail(str(exc))

@@ -56,6 +56,7 @@ class Settings:
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     retention_days: int = 90  # questions, feedback and check outcomes older than this are removed
     log_content: bool = False  # message texts and names in the DEBUG log (LOG_CONTENT=1)
+    database_url: str = ""  # postgresql://…: the state and the intake on PostgreSQL instead of DATA_DIR
 
     @property
     def webhook(self) -> bool:
@@ -64,7 +65,8 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line."""
-        return tuple(s for s in (self.token, self.webhook_secret) if s)
+        password = urlsplit(self.database_url).password if self.database_url else None
+        return tuple(s for s in (self.token, self.webhook_secret, password) if s)
 
     def check_token(self) -> None:
         if not self.token:
@@ -92,6 +94,24 @@ def check_base_url(name: str, value: str) -> str:
             f"{name} must be an http:// or https:// address like {TELEGRAM_BASE_URL}, not {value!r}"
         )
     return value
+
+
+def check_database_url(url: str) -> str:
+    """A PostgreSQL address as libpq takes it (postgresql://user:password@host:port/database), or
+    ConfigError; the address itself is never repeated, it may carry a password."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked for it
+    except ValueError:
+        raise ConfigError("DATABASE_URL has an invalid port number") from None
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+        raise ConfigError(
+            "DATABASE_URL must be a postgresql:// address with a host, like "
+            "postgresql://bot:PASSWORD@db.example.org:5432/legpress (or unset, for SQLite in DATA_DIR)"
+        )
+    return url
 
 
 def parse_dotenv(text: str) -> dict[str, str]:
@@ -171,4 +191,5 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         admin_ids=frozenset(int(a) for a in admins_raw),
         retention_days=int(retention_raw),
         log_content=get("LOG_CONTENT", "0").lower() in ("1", "true", "yes", "on"),
+        database_url=check_database_url(get("DATABASE_URL")),
     )

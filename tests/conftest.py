@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fakebot import TOKEN, Call, FakeTelegram, Json, group_chat, private_chat, user
+from pg import backend, database_url, pg_server  # noqa: F401 - fixtures: each storage, a PostgreSQL server
 from telegram import Update
 from telegram.ext import TypeHandler
 

@@ -137,7 +137,13 @@ async def until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
 
 
 async def crash_burst(
-    fake: FakeTelegram, data_dir: Path, people: int, kill_after: int, webhook: bool, first_id: int = 50_000
+    fake: FakeTelegram,
+    data_dir: Path,
+    people: int,
+    kill_after: int,
+    webhook: bool,
+    first_id: int = 50_000,
+    extra: dict[str, str] | None = None,  # more settings for the bot, e.g. DATABASE_URL
 ) -> Outcome:
     """`people` people write once each; SIGKILL once `kill_after` replies were sent; restart; count."""
     port = free_port() if webhook else None
@@ -152,7 +158,7 @@ async def crash_burst(
                 counts[call.chat_id] += 1
         return counts
 
-    first = BotRun(fake, data_dir, port)
+    first = BotRun(fake, data_dir, port, extra=dict(extra or {}))
     await first.start()
     if webhook:
         await until(lambda: any(c.method == "setWebhook" for c in fake.calls[before:]))
@@ -169,7 +175,7 @@ async def crash_burst(
     await first.stop(signal.SIGKILL)
     log = first.stderr.decode(errors="replace")
 
-    second = BotRun(fake, data_dir, port)
+    second = BotRun(fake, data_dir, port, extra=dict(extra or {}))
     await second.start()
     try:
         await until(lambda: all(replies().values()))

@@ -33,8 +33,8 @@ from bot.config import Settings, faq_path
 from bot.content.model import Meta
 from bot.core.dialogue import COMMAND_MENU, Dialogue
 from bot.storage.database import DB_NAME
-from bot.storage.intake import SqliteIntake
-from bot.storage.state import SqliteStorage
+from bot.storage.intake import Intake, SqliteIntake
+from bot.storage.state import SqliteStorage, Storage
 from bot.telegram.admin import Admin
 from bot.telegram.context import BotApp, Context
 from bot.telegram.door import TelegramDoor
@@ -79,7 +79,7 @@ def build_application(
     requests = transport(network)
     quiet_network_tracebacks()
     if persistence is None:  # DATA_DIR/bot.sqlite3, the folder checked first (see bot.storage.database)
-        persistence = StoragePersistence(SqliteStorage(settings.data_dir / DB_NAME))
+        persistence = StoragePersistence(open_storage(settings))
     processor = PerChatUpdateProcessor()
     builder = (
         ApplicationBuilder()
@@ -116,15 +116,34 @@ def build_application(
     admin.register(app)  # first: an admin's /stats must not reach the door's "unknown command"
     door.register(app)
     register_privacy(app, settings.retention_days)
-    if not isinstance(persistence.storage, SqliteStorage):
-        raise TypeError("the intake needs the state's SqliteStorage, to share its transactions")
-    processor.inbox = Inbox(app, SqliteIntake(persistence.storage), persistence)
+    processor.inbox = Inbox(app, intake_for(persistence.storage), persistence)
     if app.job_queue is not None:
         app.job_queue.run_repeating(purge_intake, INTAKE_PURGE_SECONDS, first=INTAKE_PURGE_SECONDS)
     return app
 
 
 INTAKE_PURGE_SECONDS = 3600.0
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The state's storage: PostgreSQL when DATABASE_URL is set, else DATA_DIR/bot.sqlite3."""
+    if settings.database_url:
+        from bot.storage.postgres import PostgresStorage  # the `postgres` extra, only when asked for
+
+        return PostgresStorage(settings.database_url)
+    return SqliteStorage(settings.data_dir / DB_NAME)
+
+
+def intake_for(storage: Storage) -> Intake:
+    """The durable intake beside the state, sharing its transactions (an update's done mark and the
+    state it changed are written together)."""
+    if isinstance(storage, SqliteStorage):
+        return SqliteIntake(storage)
+    from bot.storage.postgres import PostgresIntake, PostgresStorage
+
+    if isinstance(storage, PostgresStorage):
+        return PostgresIntake(storage)
+    raise TypeError("the intake needs the state's own storage, to share its transactions")
 
 
 def inbox_of(app: AnyApp) -> Inbox:

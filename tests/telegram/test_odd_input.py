@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from conftest import Harness, settings_for, start_bot, stop_bot
 from fakebot import FakeTelegram, Json, private_chat, sent, user
+from pg import Backend
 from test_reliability_config import run_bot
 from test_reliability_input import Errors, answered_once
 
@@ -102,8 +103,8 @@ async def test_a_damaged_state_row_is_skipped_with_one_warning(
         await stop_bot(harness)
 
 
-async def test_persistence_reads_every_healthy_row_beside_a_damaged_one(tmp_path: Path) -> None:
-    storage = SqliteStorage(tmp_path / DB_NAME)
+async def test_persistence_reads_every_healthy_row_beside_a_damaged_one(backend: Backend) -> None:
+    storage = backend.open()
     storage.save("conversation:check", "not json", '"A"')
     storage.save("conversation:check", "[1, 2]", '"B"')
     storage.save("callback", "-", "{}")

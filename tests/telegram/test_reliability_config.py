@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import CLI, FAQ, ROOT, Harness, cli_env
 from fakebot import TOKEN, FakeTelegram, Json
+from pg import Backend
 from telegram import Update
 from telegram.ext import TypeHandler
 from test_telegram_process import BotProcess
@@ -222,12 +223,12 @@ async def test_a_url_with_the_token_in_an_exception_is_redacted(
     assert any(c.method == "sendMessage" for c in calls)
 
 
-async def test_state_with_a_lone_surrogate_is_stored_and_read_back(tmp_path: Path) -> None:
-    persistence = StoragePersistence(SqliteStorage(tmp_path / DB_NAME))
+async def test_state_with_a_lone_surrogate_is_stored_and_read_back(backend: Backend) -> None:
+    persistence = StoragePersistence(backend.open())
     odd = {"missing": "back pain \udc80 on the sled 👍🏿"}
     await persistence.update_user_data(7, odd)
     await persistence.flush()
-    again = StoragePersistence(SqliteStorage(tmp_path / DB_NAME))
+    again = StoragePersistence(backend.open())
     assert (await again.get_user_data())[7] == odd
     await again.flush()
     await asyncio.sleep(0)

@@ -8,24 +8,42 @@ from typing import Any
 
 from conftest import Harness, stop_bot
 from fakebot import Json
+from pg import Backend
 
 from bot.content.model import KnowledgeBase
 from bot.core import check as qn
-from bot.storage.state import SqliteStorage
+from bot.storage.state import SqliteStorage, Storage
 from bot.telegram.checks import CHECKS, load_state, store_state
 from bot.telegram.persistence import StoragePersistence, sqlite_persistence
 
 
-class CountingStorage(SqliteStorage):
-    writes = 0
+class CountingStorage:
+    """A storage that counts its writes."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.writes = 0
+
+    def load(self, namespace: str) -> dict[str, str]:
+        return self.storage.load(namespace)
 
     def save(self, namespace: str, key: str, value: str | None) -> None:
         self.writes += 1
-        super().save(namespace, key, value)
+        self.storage.save(namespace, key, value)
+
+    def close(self) -> None:
+        self.storage.close()
 
 
-async def test_everything_written_is_read_back_by_a_new_process(tmp_path: Path, kb: KnowledgeBase) -> None:
-    first = sqlite_persistence(tmp_path)
+def test_the_default_persistence_is_data_dir_s_sqlite_file(tmp_path: Path) -> None:
+    persistence = sqlite_persistence(tmp_path)
+    assert isinstance(persistence.storage, SqliteStorage)
+    assert persistence.storage.path == tmp_path / "bot.sqlite3"
+    persistence.storage.close()
+
+
+async def test_everything_written_is_read_back_by_a_new_process(backend: Backend, kb: KnowledgeBase) -> None:
+    first = StoragePersistence(backend.open())
     state, _ = qn.start(kb, "tight-hamstrings", 10.0, "abc123")
     user_data: dict[str, object] = {}
     store_state(user_data, "-100", state)
@@ -35,7 +53,7 @@ async def test_everything_written_is_read_back_by_a_new_process(tmp_path: Path, 
     await first.update_conversation("check", (1, 7), "ASKING")
     await first.flush()
 
-    second = sqlite_persistence(tmp_path)
+    second = StoragePersistence(backend.open())
     users = await second.get_user_data()
     assert load_state(users[7], "-100") == state
     assert await second.get_chat_data() == {-100: {"answers": {"5": 6}}}
@@ -45,14 +63,14 @@ async def test_everything_written_is_read_back_by_a_new_process(tmp_path: Path, 
     await second.update_conversation("check", (1, 7), None)
     await second.flush()
 
-    third = sqlite_persistence(tmp_path)
+    third = StoragePersistence(backend.open())
     assert await third.get_user_data() == {}
     assert await third.get_conversations("check") == {}
     await third.flush()
 
 
-async def test_unchanged_data_is_not_written_again(tmp_path: Path) -> None:
-    storage = CountingStorage(tmp_path / "bot.sqlite3")
+async def test_unchanged_data_is_not_written_again(backend: Backend) -> None:
+    storage = CountingStorage(backend.open())
     persistence = StoragePersistence(storage)
     await persistence.update_chat_data(1, {"a": 1})
     await persistence.update_chat_data(1, {"a": 1})

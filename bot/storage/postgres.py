@@ -1,0 +1,176 @@
+"""The state and the durable intake on PostgreSQL, for `DATABASE_URL=postgresql://…`.
+
+The same two interfaces as the embedded SQLite file (bot.storage.state, bot.storage.intake), with the same
+guarantees: a write is one transaction, and an update's done mark lands in the transaction that writes the
+state it changed. The driver is psycopg 3: its synchronous API fits the storage's callers as they are (the
+SQLite storage is called the same way), and its pool hands each call a healthy connection, replacing one the
+server dropped.
+
+The schema is versioned (bot.storage.migrations) and brought up to date when the storage opens, inside one
+transaction that holds an advisory lock: replicas starting at once apply each migration exactly once, and
+none of them uses the tables before they exist.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from bot.storage.database import StorageError
+from bot.storage.intake import KEEP_DONE_SECONDS
+from bot.storage.migrations import migrations
+from bot.storage.state import Row
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+CONNECT_SECONDS = 10.0  # at start-up: how long an unreachable server is waited for before giving up
+# pg_advisory_xact_lock takes a bigint: a fixed number for "this bot's schema", the same in every replica
+MIGRATION_LOCK = zlib.crc32(b"legpress-bot schema migrations")
+
+SCHEMA_VERSION = (
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TIMESTAMPTZ NOT NULL DEFAULT now())"
+)
+
+
+def describe(url: str) -> str:
+    """The server and database of a URL, for messages: never its password."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.hostname}{port}{parts.path or '/'}"
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def migrate(conn: Connection) -> list[int]:
+    """Apply the migrations this database has not had yet, in one transaction under the migration lock;
+    the versions applied here (none when another replica got there first)."""
+    applied: list[int] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute(SCHEMA_VERSION)
+        done = {int(v) for (v,) in conn.execute("SELECT version FROM schema_version").fetchall()}
+        for migration in migrations():
+            if migration.version in done:
+                continue
+            conn.execute(migration.sql.encode())  # no parameters: the whole file, as one simple query
+            conn.execute(
+                "INSERT INTO schema_version (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+            applied.append(migration.version)
+    return applied
+
+
+def check_database(url: str, timeout: float = CONNECT_SECONDS) -> None:
+    """Connect once and bring the schema up to date, or StorageError with one line: at start-up, a
+    database that cannot be reached is a misconfiguration to report, not a fault to retry forever."""
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, int(timeout))) as conn:
+            migrate(conn)
+    except psycopg.Error as exc:
+        raise StorageError(f"cannot use the database at {describe(url)}: {first_line(exc)}") from None
+
+
+class PostgresStorage:
+    """Key-value rows in the `kv` table; each call takes a connection from a small pool."""
+
+    def __init__(self, url: str, max_connections: int = 4, timeout: float = CONNECT_SECONDS) -> None:
+        self.url = url
+        self._pool: ConnectionPool[Connection] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            open=False,
+            name="legpress-bot",
+            kwargs={"connect_timeout": max(1, int(timeout))},
+        )
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+        except PoolTimeout:
+            self._pool.close()
+            raise StorageError(f"cannot reach the database at {describe(url)} within {timeout:g} s") from None
+        with self._pool.connection() as conn:
+            migrate(conn)
+
+    def load(self, namespace: str) -> dict[str, str]:
+        with self._pool.connection() as conn:
+            rows = conn.execute("SELECT key, value FROM kv WHERE namespace = %s", (namespace,)).fetchall()
+        return {str(key): str(value) for key, value in rows}
+
+    def save(self, namespace: str, key: str, value: str | None) -> None:
+        with self.transaction() as conn:
+            self.write(conn, [(namespace, key, value)])
+
+    @staticmethod
+    def write(conn: Connection, rows: Sequence[Row]) -> None:
+        """Insert, replace or (value None) delete rows, on a connection the caller holds."""
+        for namespace, key, value in rows:
+            if value is None:
+                conn.execute("DELETE FROM kv WHERE namespace = %s AND key = %s", (namespace, key))
+            else:
+                conn.execute(
+                    "INSERT INTO kv (namespace, key, value) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
+                    (namespace, key, value),
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction, for writes that must land together (see PostgresIntake.done)."""
+        with self._pool.connection() as conn, conn.transaction():
+            yield conn
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class PostgresIntake:
+    """The durable intake in the `intake` table, sharing the state's pool and transactions."""
+
+    def __init__(self, storage: PostgresStorage) -> None:
+        self.storage = storage
+
+    def store(self, updates: Sequence[tuple[int, str]]) -> list[int]:
+        now = time.time()
+        new = []
+        with self.storage.transaction() as conn:
+            for update_id, body in updates:
+                inserted = conn.execute(
+                    "INSERT INTO intake (update_id, received, body) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+                    (update_id, now, body),
+                ).fetchone()
+                if inserted is not None:
+                    new.append(update_id)
+        return new
+
+    def pending(self) -> list[tuple[int, str]]:
+        with self.storage.transaction() as conn:
+            rows = conn.execute(
+                "SELECT update_id, body FROM intake WHERE body IS NOT NULL ORDER BY update_id"
+            ).fetchall()
+        return [(int(update_id), str(body)) for update_id, body in rows]
+
+    def done(self, update_id: int, state: Sequence[Row] = ()) -> None:
+        with self.storage.transaction() as conn:
+            self.storage.write(conn, state)
+            conn.execute(
+                "UPDATE intake SET body = NULL, received = %s WHERE update_id = %s", (time.time(), update_id)
+            )
+
+    def purge(self, now: float | None = None) -> int:
+        cutoff = (time.time() if now is None else now) - KEEP_DONE_SECONDS
+        with self.storage.transaction() as conn:
+            cursor = conn.execute("DELETE FROM intake WHERE body IS NULL AND received < %s", (cutoff,))
+        return int(cursor.rowcount)
