@@ -129,7 +129,7 @@ def chat(settings: Settings, args: argparse.Namespace) -> int:
     dialogue = Dialogue.from_kb(load_or_exit(faq_source(settings, args)))
     try:
         question_log: QuestionLog | None = QuestionLog.open(
-            settings.data_dir, retention_days=settings.retention_days
+            settings.data_dir, retention_days=settings.retention_days, database_url=settings.database_url
         )
     except Exception as exc:  # an unwritable or damaged DATA_DIR: the chat answers anyway
         print(f"{PROG}: the question log is off: {exc}", file=sys.stderr)

@@ -30,6 +30,16 @@ NO_ENTRY_KEY = "no-close-entry"
 QUESTION_INDENT = " " * 6  # where `questions:` items sit in faq.yaml, so pasted lines need no re-indenting
 
 
+def database_url() -> str:
+    """DATABASE_URL, as the bot reads it: the question log on PostgreSQL, or "" for DATA_DIR's file."""
+    from bot.config import ConfigError, check_database_url
+
+    try:
+        return check_database_url(os.environ.get("DATABASE_URL", "").strip())
+    except ConfigError as exc:
+        raise QuestionLogError(str(exc)) from None
+
+
 def data_dir(arg: str | None = None) -> Path:
     """The bot's data folder: --data-dir, else DATA_DIR, else ./data (as the bot itself resolves it)."""
     return Path(arg or os.environ.get("DATA_DIR") or "data")
@@ -218,7 +228,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     folder = data_dir(args.data_dir)
     try:
-        question_log = QuestionLog.open(folder, create=False)
+        url = database_url()
+    except QuestionLogError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        question_log = QuestionLog.open(folder, create=False, database_url=url)
     except QuestionLogError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -230,7 +245,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif args.unanswered_yaml:
         print(unanswered_yaml(report, limit=limit), end="")
     else:
-        print(render_text(report, str(question_log.path)))
+        print(render_text(report, question_log.place))
     if args.plot:
         write_plot(report, Path(args.plot))
         print(f"picture written to {args.plot}", file=sys.stderr)

@@ -66,10 +66,10 @@ NONE = Match("none", None, 0.0, (), "low score")
 UNSURE = Match("unsure", entry("tight-hamstrings"), 40.0, (Candidate(entry("back-support"), 38.0),))
 
 
-def seed(data: Path) -> None:
+def seed(data: Path, database_url: str = "") -> None:
     """A month in the life of the bot, relative to now (the CLI reads the real clock)."""
     now = time.time() - 60
-    with QuestionLog.open(data) as a:
+    with QuestionLog.open(data, database_url=database_url) as a:
         for hour, (user, text) in enumerate(
             [
                 (1, "which belt should I buy"),
@@ -105,10 +105,29 @@ def seed(data: Path) -> None:
         a.record_question(50, 50, "private", "an ancient question", NONE, at=now - 40 * DAY)
 
 
+@pytest.fixture(autouse=True)
+def no_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report reads DATA_DIR's file unless a test sets DATABASE_URL."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def log_database(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, no_database_url: None
+) -> str:
+    """Each place the log can be: DATA_DIR's file, or PostgreSQL through DATABASE_URL (which the report,
+    in this process and in the ones it starts, then reads)."""
+    if request.param == "sqlite":
+        return ""
+    url: str = request.getfixturevalue("pg_server").fresh_database()
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
 @pytest.fixture
-def data(tmp_path: Path) -> Path:
+def data(tmp_path: Path, log_database: str) -> Path:
     folder = tmp_path / "data"
-    seed(folder)
+    seed(folder, log_database)
     (tmp_path / "faq.yaml").write_text(MINI_FAQ, encoding="utf-8")
     return folder
 
@@ -197,13 +216,32 @@ def test_a_missing_database_is_one_clear_line(tmp_path: Path) -> None:
     )
 
 
-def test_an_empty_log_still_reads_well(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    QuestionLog.open(tmp_path).close()
+def test_an_empty_log_still_reads_well(
+    tmp_path: Path, log_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    QuestionLog.open(tmp_path, database_url=log_database).close()
     assert main(["report", "--data-dir", str(tmp_path), "--faq", str(ROOT / "bot" / "faq.yaml")]) == 0
     out = capsys.readouterr().out
     assert "0 questions from 0 people" in out
     assert out.count("  none") == 4
     assert "started 0 → finished 0 (–)" in out
+
+
+def test_the_report_names_the_database_it_read_and_never_its_password(data: Path) -> None:
+    result = run_cli("--data-dir", str(data), cwd=data.parent)
+    assert result.returncode == 0, result.stderr
+    url = os.environ.get("DATABASE_URL", "")
+    where = f"127.0.0.1:{url.rsplit(':', 1)[1]}" if url else str(data / "bot.sqlite3")
+    assert result.stdout.splitlines()[0].endswith(where)
+
+
+def test_a_misconfigured_database_url_is_one_line_and_status_2(tmp_path: Path) -> None:
+    result = run_cli(cwd=tmp_path, env={"DATABASE_URL": "mysql://bot:hunter2@db/legpress"})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "DATABASE_URL must be a postgresql:// address" in result.stderr
+    assert "hunter2" not in result.stderr
 
 
 # ------------------------------------------------------------------------------------------------ json

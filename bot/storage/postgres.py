@@ -25,6 +25,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.storage.database import StorageError
 from bot.storage.intake import KEEP_DONE_SECONDS
+from bot.storage.log_sql import pyformat
 from bot.storage.migrations import migrations
 from bot.storage.state import Row
 
@@ -174,3 +175,46 @@ class PostgresIntake:
         with self.storage.transaction() as conn:
             cursor = conn.execute("DELETE FROM intake WHERE body IS NULL AND received < %s", (cutoff,))
         return int(cursor.rowcount)
+
+
+class PostgresLog:
+    """The question log's tables (bot.storage.question_log) on PostgreSQL: one connection of its own,
+    opened again when the server dropped it, so a restarted server costs the writes made while it was away
+    (logged), never an answer."""
+
+    errors: tuple[type[Exception], ...] = (psycopg.Error,)
+    find = "strpos"
+    day = "to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+    def __init__(self, url: str, timeout: float = CONNECT_SECONDS) -> None:
+        self.url = url
+        self.place = describe(url)
+        self._timeout = timeout
+        try:
+            self._conn = self._connect()
+            migrate(self._conn)
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot use the database at {self.place}: {first_line(exc)}") from None
+
+    def _connect(self) -> Connection:
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self._timeout)))
+
+    def _connection(self) -> Connection:
+        if self._conn.closed or self._conn.broken:
+            self._conn = self._connect()
+        return self._conn
+
+    def execute(self, sql: str, args: Sequence[object] = ()) -> psycopg.Cursor[tuple[Any, ...]]:
+        return self._connection().execute(pyformat(sql), tuple(args))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        with self._connection().cursor() as cursor:
+            cursor.executemany(pyformat(sql), rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._connection().transaction():
+            yield
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,9 +1,11 @@
 """The question log: what people ask, how the bot answered, what they thought of it, how the check went.
 
 It lives in the same SQLite file as the bot's persistence (DATA_DIR/bot.sqlite3), in its own `analytics_`
-tables, so a deployment has one file to back up. Nobody can be identified from it: Telegram user and chat
-ids are stored only as salted hashes (the salt is DATA_DIR/salt, created once, mode 0600), so repeat askers
-can be counted but not named. Rows older than the retention period are removed by `purge`.
+tables, so a deployment has one file to back up (with DATABASE_URL the same tables are on PostgreSQL:
+bot.storage.log_sql says what differs). Nobody can be identified from it: Telegram user and chat ids are
+stored only as salted hashes (the salt is DATA_DIR/salt, created once, mode 0600, whichever database holds
+the rows), so repeat askers can be counted but not named. Rows older than the retention period are
+removed by `purge`.
 
 Writes are short transactions in WAL mode, so the bot (writing) and `legpress-bot report` (reading) can use
 the file at the same time. A failed write is logged and never reaches the person chatting. Questions, the
@@ -16,12 +18,11 @@ The bot is the log's only writer; the report only reads.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from bot.core.events import (
     CheckCancelled,
@@ -33,6 +34,9 @@ from bot.core.events import (
 )
 from bot.core.matching import Match
 from bot.storage.database import DB_NAME, StorageError, open_database
+from bot.storage.log_sql import CHECK_EVENTS as CHECK_EVENTS
+from bot.storage.log_sql import OUTCOMES as OUTCOMES
+from bot.storage.log_sql import CheckName, LogDatabase, SqliteLog, Verdict
 from bot.storage.salt import SALT_NAME as SALT_NAME
 from bot.storage.salt import load_salt, pseudonym
 from bot.text import one_line
@@ -41,7 +45,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_RETENTION_DAYS = 90
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "1"  # of the SQLite tables; on PostgreSQL the migrations number the schema
 MAX_TEXT_CHARS = 1000  # longer messages are stories; the head says what they were about
 MAX_MISSING_CHARS = 500
 CHECK_WINDOW_SECONDS = 30 * 60  # a check started this soon after a question counts as "then took the check"
@@ -49,54 +53,6 @@ FLUSH_ROWS = 100  # questions waiting for their batch: written at once when this
 LINK_SECONDS = 24 * 3600  # a vote belongs to a question asked at most this long before it
 WAITING_USER = 4  # a waiting question row: (id, ts, chat_type, chat_hash, user_hash, ...)
 PSEUDONYMS_KEPT = 10_000  # hashed ids kept in memory (about 1 MB), forgotten all at once beyond that
-
-Verdict = Literal["answered", "unsure", "none", "urgent"]
-OUTCOMES: tuple[Verdict, ...] = ("answered", "unsure", "none", "urgent")
-CheckName = Literal["started", "finished", "red-flag", "cancelled", "expired"]
-CHECK_EVENTS: tuple[CheckName, ...] = ("started", "finished", "red-flag", "cancelled", "expired")
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS analytics_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS analytics_questions (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    chat_type TEXT NOT NULL,
-    chat_hash TEXT NOT NULL,
-    user_hash TEXT NOT NULL,
-    text TEXT NOT NULL,
-    outcome TEXT NOT NULL CHECK (outcome IN ({", ".join(f"'{o}'" for o in OUTCOMES)})),
-    entry_id TEXT,
-    score REAL,
-    candidates TEXT NOT NULL DEFAULT '',
-    reason TEXT NOT NULL DEFAULT '',
-    took_check INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS analytics_questions_ts ON analytics_questions (ts);
-CREATE INDEX IF NOT EXISTS analytics_questions_user ON analytics_questions (user_hash, ts);
-CREATE TABLE IF NOT EXISTS analytics_feedback (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    question_id INTEGER REFERENCES analytics_questions (id) ON DELETE CASCADE,
-    user_hash TEXT NOT NULL,
-    entry_id TEXT NOT NULL,
-    positive INTEGER NOT NULL,
-    missing TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS analytics_feedback_question
-    ON analytics_feedback (question_id, user_hash) WHERE question_id IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS analytics_feedback_entry
-    ON analytics_feedback (entry_id, user_hash) WHERE question_id IS NULL;
-CREATE INDEX IF NOT EXISTS analytics_feedback_ts ON analytics_feedback (ts);
-CREATE TABLE IF NOT EXISTS analytics_checks (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    user_hash TEXT NOT NULL,
-    chat_hash TEXT NOT NULL,
-    event TEXT NOT NULL CHECK (event IN ({", ".join(f"'{e}'" for e in CHECK_EVENTS)})),
-    top_cause TEXT
-);
-CREATE INDEX IF NOT EXISTS analytics_checks_ts ON analytics_checks (ts);
-"""
 
 
 class QuestionLogError(Exception):
@@ -129,13 +85,18 @@ def stored_check_event(event: Event) -> tuple[CheckName, str | None] | None:
     return None
 
 
-def latest_question(db: sqlite3.Connection, user: str, chat: str, entry_id: str, since: float) -> int | None:
+def storable(text: str) -> str:
+    """Text either database takes: a lone surrogate becomes "?", and NUL (PostgreSQL refuses it) goes."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+def latest_question(db: LogDatabase, user: str, chat: str, entry_id: str, since: float) -> int | None:
     """The id of this person's latest question in this chat since `since` that led to the entry (as the
     answer, or as one of the "did you mean" choices), or None."""
     row = db.execute(
         "SELECT id FROM analytics_questions WHERE user_hash = ? AND ts >= ? AND chat_hash = ?"
         " AND outcome IN ('answered', 'unsure')"
-        " AND (entry_id = ? OR instr(' ' || candidates || ' ', ' ' || ? || ' ') > 0)"
+        f" AND (entry_id = ? OR {db.find}(' ' || candidates || ' ', ' ' || CAST(? AS TEXT) || ' ') > 0)"
         " ORDER BY ts DESC, id DESC LIMIT 1",
         (user, since, chat, entry_id, entry_id),
     ).fetchone()
@@ -147,23 +108,32 @@ class QuestionLog:
     """The question log of one deployment. Safe to share between the bot's handlers and jobs (a lock
     serialises use of the connection) and to open from another process at the same time."""
 
-    def __init__(self, conn: sqlite3.Connection, salt: bytes | None, path: Path, retention_days: int) -> None:
-        self._conn = conn
+    def __init__(self, db: LogDatabase, salt: bytes | None, data_dir: Path, retention_days: int) -> None:
+        self._db = db
         self._salt = salt
         self._lock = threading.Lock()
         self._waiting: list[tuple[object, ...]] = []  # question rows not written yet, with their ids
         self._next_question_id: int | None = None
         self._pseudonyms: dict[tuple[str, int | str], str] = {}
-        self.path = path
+        self.data_dir = data_dir  # where the salt is, whichever database holds the rows
+        self.place = db.place
         self.retention_days = retention_days
 
     @classmethod
     def open(
-        cls, data_dir: str | Path, *, retention_days: int = DEFAULT_RETENTION_DAYS, create: bool = True
+        cls,
+        data_dir: str | Path,
+        *,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        create: bool = True,
+        database_url: str = "",
     ) -> QuestionLog:
         """Open (and, with `create`, make) DATA_DIR/bot.sqlite3 and the salt. With create=False, a missing
-        database raises QuestionLogError and no salt is made: the report only reads."""
+        database raises QuestionLogError and no salt is made: the report only reads. With a database_url
+        the rows are on PostgreSQL; the salt stays in DATA_DIR, so pseudonyms do not change."""
         data = Path(data_dir)
+        if database_url:
+            return cls._open_server(data, database_url, retention_days, create)
         path = data / DB_NAME
         if not create and not path.exists():
             raise QuestionLogError(
@@ -180,21 +150,38 @@ class QuestionLog:
         except StorageError as exc:
             raise QuestionLogError(str(exc)) from None
         try:
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(_SCHEMA)
+            db = SqliteLog(conn, str(path))
             conn.execute(
                 "INSERT OR IGNORE INTO analytics_meta (key, value) VALUES ('schema_version', ?)",
                 (SCHEMA_VERSION,),
             )
-        except sqlite3.Error as exc:
+        except SqliteLog.errors as exc:
             conn.close()
             raise QuestionLogError(f"{path}: {exc}") from exc
-        return cls(conn, salt, path, retention_days)
+        return cls(db, salt, data, retention_days)
+
+    @classmethod
+    def _open_server(cls, data: Path, url: str, retention_days: int, create: bool) -> QuestionLog:
+        try:
+            salt = None
+            if create:
+                data.mkdir(parents=True, exist_ok=True)
+                salt = load_salt(data)
+            from bot.storage.postgres import PostgresLog
+
+            return cls(PostgresLog(url), salt, data, retention_days)
+        except (StorageError, OSError, ImportError) as exc:
+            raise QuestionLogError(str(exc)) from None
+
+    @property
+    def path(self) -> Path:
+        """The embedded SQLite file in DATA_DIR."""
+        return self.data_dir / DB_NAME
 
     def close(self) -> None:
         with self._lock:
             self._flush_waiting()
-            self._conn.close()
+            self._db.close()
 
     def __enter__(self) -> QuestionLog:
         return self
@@ -208,32 +195,27 @@ class QuestionLog:
         name = self._pseudonyms.get((kind, ident))
         if name is None:
             if self._salt is None:
-                self._salt = load_salt(self.path.parent)
+                self._salt = load_salt(self.data_dir)
             if len(self._pseudonyms) >= PSEUDONYMS_KEPT:
                 self._pseudonyms.clear()
             name = self._pseudonyms[(kind, ident)] = pseudonym(self._salt, kind, ident)
         return name
 
-    def _write(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T | None:
+    def _write(self, what: str, work: Callable[[LogDatabase], T]) -> T | None:
         """Run `work` in one short transaction. A database failure (locked, read-only, full disk) is
         logged and gives None: the log must never stop an answer."""
         with self._lock:
             self._flush_waiting()  # feedback and check events refer to the questions before them
             return self._transaction(what, work)
 
-    def _transaction(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T | None:
+    def _transaction(self, what: str, work: Callable[[LogDatabase], T]) -> T | None:
         """With the lock held: `work` in one transaction, or None and a warning when it fails."""
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            result = work(self._conn)
-            self._conn.execute("COMMIT")
-            return result
-        except sqlite3.Error:
+            with self._db.transaction():
+                return work(self._db)
+        except self._db.errors:
             log.warning("analytics: could not record %s", what, exc_info=True)
             return None
-        finally:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
 
     def flush(self) -> None:
         """Write the questions waiting for their batch."""
@@ -259,7 +241,7 @@ class QuestionLog:
         """With the lock held: the id the next question gets (the database numbers nothing itself, since
         its row is written later)."""
         if self._next_question_id is None:
-            row = self._conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM analytics_questions").fetchone()
+            row = self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM analytics_questions").fetchone()
             self._next_question_id = int(row[0])
         qid = self._next_question_id
         self._next_question_id += 1
@@ -288,7 +270,7 @@ class QuestionLog:
             chat_type,
             self._hash("chat", chat_id),
             self._hash("user", user_id),
-            text[:MAX_TEXT_CHARS].encode("utf-8", "replace").decode("utf-8"),  # a lone surrogate -> "?"
+            storable(text[:MAX_TEXT_CHARS]),
             outcome,
             entry_id if outcome in ("answered", "unsure") else None,
             round(match.score, 2) if match is not None and outcome != "urgent" else None,
@@ -299,7 +281,7 @@ class QuestionLog:
         with self._lock:
             try:
                 qid = self._question_id()
-            except sqlite3.Error:
+            except self._db.errors:
                 log.warning("analytics: could not record a question", exc_info=True)
                 return None
             self._waiting.append((qid, *row))
@@ -329,9 +311,9 @@ class QuestionLog:
         ts = time.time() if at is None else at
         user = self._hash("user", user_id)
         chat = self._hash("chat", chat_id) if chat_id is not None else None
-        missing = one_line(text, MAX_MISSING_CHARS) if text and text.strip() else None
+        missing = storable(one_line(text, MAX_MISSING_CHARS)) if text and text.strip() else None
 
-        def upsert(db: sqlite3.Connection) -> int | None:
+        def upsert(db: LogDatabase) -> int | None:
             qid, eid = question_id, entry_id
             if qid is None and chat is not None and eid is not None:
                 qid = latest_question(db, user, chat, eid, ts - LINK_SECONDS)
@@ -352,7 +334,7 @@ class QuestionLog:
                 "INSERT INTO analytics_feedback (ts, question_id, user_hash, entry_id, positive, missing)"
                 f" VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT {conflict} DO UPDATE SET ts = excluded.ts,"
                 " entry_id = excluded.entry_id, positive = excluded.positive,"
-                " missing = COALESCE(excluded.missing, missing) RETURNING id",
+                " missing = COALESCE(excluded.missing, analytics_feedback.missing) RETURNING id",
                 (ts, qid, user, eid, int(positive), missing),
             )
             return int(cur.fetchone()[0])
@@ -371,7 +353,7 @@ class QuestionLog:
         ts = time.time() if at is None else at
         user, chat = self._hash("user", user_id), self._hash("chat", chat_id)
 
-        def insert(db: sqlite3.Connection) -> bool:
+        def insert(db: LogDatabase) -> bool:
             db.execute(
                 "INSERT INTO analytics_checks (ts, user_hash, chat_hash, event, top_cause)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -394,7 +376,7 @@ class QuestionLog:
         with self._lock:
             self._waiting = [row for row in self._waiting if row[WAITING_USER] != user]
 
-        def delete(db: sqlite3.Connection) -> int:
+        def delete(db: LogDatabase) -> int:
             removed = 0
             for table in ("analytics_feedback", "analytics_checks", "analytics_questions"):
                 removed += db.execute(f"DELETE FROM {table} WHERE user_hash = ?", (user,)).rowcount
@@ -408,7 +390,7 @@ class QuestionLog:
         days = self.retention_days if older_than_days is None else older_than_days
         cutoff = (time.time() if now is None else now) - days * 86400
 
-        def delete(db: sqlite3.Connection) -> int:
+        def delete(db: LogDatabase) -> int:
             removed = db.execute("DELETE FROM analytics_questions WHERE ts < ?", (cutoff,)).rowcount
             db.execute("DELETE FROM analytics_feedback WHERE ts < ?", (cutoff,))
             db.execute("DELETE FROM analytics_checks WHERE ts < ?", (cutoff,))
@@ -421,4 +403,9 @@ class QuestionLog:
         """A read query, after the waiting questions are written (see bot.storage.summary)."""
         with self._lock:
             self._flush_waiting()
-            return self._conn.execute(sql, tuple(args)).fetchall()
+            return self._db.execute(sql, tuple(args)).fetchall()
+
+    @property
+    def day(self) -> str:
+        """SQL for the UTC day (YYYY-MM-DD) of a row's `ts`, for reads through `rows`."""
+        return self._db.day

@@ -270,7 +270,7 @@ def summarise(
 
     daily: dict[str, Counter[str]] = defaultdict(Counter)
     for d, o, n in log.rows(
-        "SELECT date(ts, 'unixepoch'), outcome, COUNT(*) FROM analytics_questions"
+        f"SELECT {log.day}, outcome, COUNT(*) FROM analytics_questions"
         " WHERE ts BETWEEN ? AND ? GROUP BY 1, 2",
         window,
     ):

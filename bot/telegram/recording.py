@@ -170,10 +170,12 @@ class Recorder:
 
 
 def open_question_log(settings: Settings) -> QuestionLog | None:
-    """The question log in DATA_DIR, with rows past the retention period removed. None (and a warning)
-    when it cannot be opened: the bot then answers as usual and records nothing."""
+    """The question log in DATA_DIR (or on DATABASE_URL), with rows past the retention period removed.
+    None (and a warning) when it cannot be opened: the bot then answers as usual and records nothing."""
     try:
-        question_log = QuestionLog.open(settings.data_dir, retention_days=settings.retention_days)
+        question_log = QuestionLog.open(
+            settings.data_dir, retention_days=settings.retention_days, database_url=settings.database_url
+        )
     except Exception as exc:  # QuestionLogError, an unwritable folder, a locked file: the bot answers anyway
         log.warning("The question log is off: %s", exc)
         return None

@@ -1,10 +1,12 @@
-"""The question log: what is recorded, what is never recorded, and how long it is kept."""
+"""The question log: what is recorded, what is never recorded, and how long it is kept. The tests about
+what the log stores run against each database (the SQLite file in DATA_DIR, and PostgreSQL)."""
 
 from __future__ import annotations
 
 import sqlite3
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from bot.content.model import Entry
 from bot.core.events import CheckCancelled, CheckFinished, CheckStarted, RedFlagRaised, Voted
 from bot.core.matching import Candidate, Match
 from bot.storage.database import DB_NAME
+from bot.storage.log_sql import SqliteLog
 from bot.storage.question_log import SALT_NAME, QuestionLog, QuestionLogError, stored_check_event
 from bot.storage.summary import Asked, group_similar, summarise
 from bot.telegram.admin import short_stats
@@ -41,33 +44,74 @@ def no_match() -> Match:
     return Match("none", None, 0.0, (), "off-topic: another joint")
 
 
+@dataclass(frozen=True)
+class LogPlace:
+    """Where a test's log lives: DATA_DIR (its salt, and with no database_url its SQLite file), and the
+    PostgreSQL database when there is one."""
+
+    data_dir: Path
+    database_url: str = ""
+
+    def open(self, **options: Any) -> QuestionLog:
+        return QuestionLog.open(self.data_dir, database_url=self.database_url, **options)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> LogPlace:
+    if request.param == "sqlite":
+        return LogPlace(tmp_path)
+    return LogPlace(tmp_path, request.getfixturevalue("pg_server").fresh_database())
+
+
 @pytest.fixture
-def log(tmp_path: Path) -> Iterator[QuestionLog]:
-    with QuestionLog.open(tmp_path) as a:
+def log(place: LogPlace) -> Iterator[QuestionLog]:
+    with place.open() as a:
         yield a
 
 
+def on_sqlite(a: QuestionLog) -> bool:
+    return isinstance(a._db, SqliteLog)
+
+
+def peek(a: QuestionLog, sql: str) -> list[tuple[Any, ...]]:
+    """What another reader of the database (the report) sees now, through a connection of its own."""
+    if on_sqlite(a):
+        con = sqlite3.connect(a.path)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+    import psycopg
+
+    with psycopg.connect(a._db.url) as conn:  # type: ignore[attr-defined]
+        return conn.execute(sql).fetchall()
+
+
 def rows(a: QuestionLog, sql: str) -> list[tuple[Any, ...]]:
-    """What another reader of the file (the report) sees once the bot has written its batch."""
+    """What another reader of the database (the report) sees once the bot has written its batch."""
     a.flush()
-    con = sqlite3.connect(a.path)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return peek(a, sql)
+
+
+def read_only(a: QuestionLog, on: bool) -> None:
+    """The database refuses writes (a full disk, a read-only replica) from now on, or again takes them."""
+    if on_sqlite(a):
+        a._db.execute(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+    else:
+        a._db.execute(f"SET default_transaction_read_only = {'on' if on else 'off'}")
 
 
 # -------------------------------------------------------------------------------------------- privacy
-def test_salt_is_created_once_private_and_reused(tmp_path: Path) -> None:
-    with QuestionLog.open(tmp_path) as a:
+def test_salt_is_created_once_private_and_reused(place: LogPlace) -> None:
+    with place.open() as a:
         a.record_question(USER, USER, "private", "why does my back hurt", answered(), at=NOW)
-    salt = (tmp_path / SALT_NAME).read_bytes()
+    salt = (place.data_dir / SALT_NAME).read_bytes()
     assert len(salt.strip()) == 64
-    assert stat.S_IMODE((tmp_path / SALT_NAME).stat().st_mode) == 0o600
+    assert stat.S_IMODE((place.data_dir / SALT_NAME).stat().st_mode) == 0o600
 
-    with QuestionLog.open(tmp_path) as again:
+    with place.open() as again:
         again.record_question(USER, USER, "private", "and again", answered(), at=NOW)
-    assert (tmp_path / SALT_NAME).read_bytes() == salt
+    assert (place.data_dir / SALT_NAME).read_bytes() == salt
     hashes = {h for (h,) in rows(again, "SELECT user_hash FROM analytics_questions")}
     assert len(hashes) == 1, "the same person keeps the same pseudonym across restarts"
 
@@ -103,16 +147,25 @@ def test_no_telegram_id_is_stored_anywhere(log: QuestionLog) -> None:
     log.record_check(USER, USER, CheckStarted(), at=NOW)
     log.record_check(USER, USER, CheckFinished("tight-hamstrings"), at=NOW)
 
-    tables = [t for (t,) in rows(log, "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    if on_sqlite(log):
+        tables = [t for (t,) in rows(log, "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    else:
+        listed = "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'analytics%'"
+        tables = [t for (t,) in rows(log, listed)]
     assert {"analytics_questions", "analytics_feedback", "analytics_checks"} <= set(tables)
     secrets = (str(USER), str(GROUP_CHAT), str(abs(GROUP_CHAT)))
     for table in tables:
-        columns = [c[1] for c in rows(log, f"PRAGMA table_info({table})")]
+        if on_sqlite(log):
+            columns = [c[1] for c in rows(log, f"PRAGMA table_info({table})")]
+        else:
+            listed = f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'"
+            columns = [c for (c,) in rows(log, listed)]
+        assert columns, table
         assert not {"user_id", "chat_id", "username", "first_name", "name"} & set(columns), table
         for row in rows(log, f"SELECT * FROM {table}"):
             for value in row:
                 assert not any(s in str(value) for s in secrets), (table, row)
-    files = [log.path, log.path.with_name(DB_NAME + "-wal")]
+    files = [log.path, log.path.with_name(DB_NAME + "-wal")] if on_sqlite(log) else []
     blob = b"".join(p.read_bytes() for p in files if p.exists())
     assert not any(s.encode() in blob for s in secrets)
 
@@ -153,21 +206,17 @@ def test_a_very_long_message_is_cut(log: QuestionLog) -> None:
 def test_questions_wait_for_their_batch_keep_their_ids_and_are_written_in_order(log: QuestionLog) -> None:
     ids = [log.record_question(i, i, "private", f"question {i}", answered(), at=NOW) for i in range(250)]
     assert ids == list(range(ids[0], ids[0] + 250)), "each question has its id before it is written"
-    con = sqlite3.connect(log.path)
-    try:
-        written = con.execute("SELECT count(*) FROM analytics_questions").fetchone()[0]
-    finally:
-        con.close()
+    ((written,),) = peek(log, "SELECT count(*) FROM analytics_questions")
     assert written == 200, "full batches of 100 are written at once, the rest waits for flush()"
     assert [
         (qid, text) for qid, text in rows(log, "SELECT id, text FROM analytics_questions ORDER BY id")
     ] == [(qid, f"question {i}") for i, qid in enumerate(ids)]
 
 
-def test_waiting_questions_are_written_when_the_log_closes(tmp_path: Path) -> None:
-    with QuestionLog.open(tmp_path) as a:
+def test_waiting_questions_are_written_when_the_log_closes(place: LogPlace) -> None:
+    with place.open() as a:
         qid = a.record_question(USER, USER, "private", "hi", no_match(), at=NOW)
-    with QuestionLog.open(tmp_path) as a:
+    with place.open() as a:
         assert rows(a, "SELECT id, text FROM analytics_questions") == [(qid, "hi")]
         assert a.record_question(USER, USER, "private", "again", no_match(), at=NOW) == (qid or 0) + 1
 
@@ -186,12 +235,12 @@ def test_a_lone_surrogate_is_stored_as_a_replacement_character(log: QuestionLog)
 def test_a_failed_write_is_logged_and_the_bot_carries_on(
     log: QuestionLog, caplog: pytest.LogCaptureFixture
 ) -> None:
-    log._conn.execute("PRAGMA query_only = ON")
+    read_only(log, True)
     assert log.record_question(USER, USER, "private", "lost", no_match()) is not None  # written later
     assert log.record_check(USER, USER, CheckStarted()) is False  # writing it first writes the waiting batch
     assert "could not record 1 question(s)" in caplog.text
     assert "could not record a check event" in caplog.text
-    log._conn.execute("PRAGMA query_only = OFF")
+    read_only(log, False)
     assert log.record_question(USER, USER, "private", "kept", no_match()) is not None
     assert rows(log, "SELECT text FROM analytics_questions") == [("kept",)]
 
@@ -294,8 +343,8 @@ def test_purge_removes_old_rows_of_every_kind_and_keeps_recent_ones(log: Questio
     assert rows(log, "SELECT COUNT(*) FROM analytics_feedback") == [(0,)]
 
 
-def test_retention_is_configurable(tmp_path: Path) -> None:
-    with QuestionLog.open(tmp_path, retention_days=7) as a:
+def test_retention_is_configurable(place: LogPlace) -> None:
+    with place.open(retention_days=7) as a:
         a.record_question(USER, USER, "private", "ten days ago", answered(), at=NOW - 10 * DAY)
         a.record_question(USER, USER, "private", "yesterday", answered(), at=NOW - DAY)
         assert a.purge(now=NOW) == 1
@@ -320,10 +369,10 @@ def test_the_bot_and_the_report_can_use_the_file_at_once(tmp_path: Path) -> None
     reader = QuestionLog.open(tmp_path, create=False)
     try:
         assert rows(bot, "PRAGMA journal_mode") == [("wal",)]
-        bot._conn.execute("BEGIN")  # a reader must not wait for a writer's open transaction
-        bot._conn.execute("INSERT INTO analytics_meta VALUES ('probe', 'x')")
+        bot._db.execute("BEGIN")  # a reader must not wait for a writer's open transaction
+        bot._db.execute("INSERT INTO analytics_meta VALUES ('probe', 'x')")
         assert summarise(reader, 1, now=NOW).totals.questions == 0
-        bot._conn.execute("ROLLBACK")
+        bot._db.execute("ROLLBACK")
         bot.record_question(USER, USER, "private", "hi", no_match(), at=NOW)
         bot.flush()  # every second in the running bot
         assert summarise(reader, 1, now=NOW).totals.questions == 1
