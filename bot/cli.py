@@ -114,6 +114,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return report.cmd_report(args)
 
 
+def cmd_storage(args: argparse.Namespace) -> int:
+    """`storage copy --to URL`: DATA_DIR's SQLite file into an empty PostgreSQL database, once."""
+    from bot.config import check_database_url
+    from bot.report import data_dir
+
+    try:
+        url = check_database_url(args.to.strip())
+        from bot.storage.copy import CopyError, copy_to_server
+    except ConfigError as exc:
+        return fail(str(exc).replace("DATABASE_URL", "--to"))
+    except ImportError:
+        return fail("copying to PostgreSQL needs its driver: pip install 'legpress-bot[postgres]'")
+    try:
+        copied = copy_to_server(data_dir(args.data_dir), url)
+    except CopyError as exc:
+        return fail(str(exc))
+    print(copied.summary())
+    return 0
+
+
 # ---------------------------------------------------------------------------------------- run and chat
 def faq_source(settings: Settings, args: argparse.Namespace) -> Path:
     """The faq.yaml the bot serves: --faq, FAQ_PATH, ./faq.yaml or the packaged one. /reload re-reads it."""
@@ -227,12 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--faq", help="faq.yaml used to find the closest entries (default: FAQ_PATH or ./faq.yaml)"
     )
+    p = sub.add_parser("storage", help="move the bot's data between databases")
+    storage = p.add_subparsers(dest="storage_command", required=True)
+    p = storage.add_parser(
+        "copy", help="copy DATA_DIR's SQLite database into an empty PostgreSQL database (once)"
+    )
+    p.add_argument("--to", required=True, metavar="postgresql://…", help="the PostgreSQL database")
+    p.add_argument("--data-dir", help="the bot's data folder (default: DATA_DIR or ./data)")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"check": cmd_check, "ask": cmd_ask, "report": cmd_report}
+    handlers = {"check": cmd_check, "ask": cmd_ask, "report": cmd_report, "storage": cmd_storage}
     command = args.command or "run"
     try:
         if command in handlers:
