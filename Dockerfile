@@ -11,10 +11,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DATA_DIR=/data \
     WEBHOOK_LISTEN=0.0.0.0
 
+# extras of the package to add, e.g. `--build-arg EXTRAS=postgres` for DATABASE_URL (compose.postgres.yaml)
+ARG EXTRAS=""
+
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 RUN pip install . \
+    && if [ -n "$EXTRAS" ]; then pip install ".[$EXTRAS]"; fi \
     && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin legpress \
     && mkdir -p /data \
     && chown legpress:legpress /data

@@ -103,6 +103,32 @@ def test_compose_builds_the_image_with_its_settings_and_volume() -> None:
     assert target == data and volume in compose["volumes"]
 
 
+def test_compose_on_postgresql_adds_a_healthy_database_the_bot_waits_for() -> None:
+    base = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    overlay = yaml.safe_load((ROOT / "compose.postgres.yaml").read_text(encoding="utf-8"))
+    bot, db = overlay["services"]["bot"], overlay["services"]["db"]
+    assert set(overlay["services"]) - set(base["services"]) == {"db"}, (
+        "the bot service is extended, not added"
+    )
+    extra = bot["build"]["args"]["EXTRAS"]
+    assert bot["build"]["context"] == "." and extra in PYPROJECT["project"]["optional-dependencies"]
+    assert any("psycopg" in need for need in PYPROJECT["project"]["optional-dependencies"][extra])
+    assert 'ARG EXTRAS=""' in (ROOT / "Dockerfile").read_text(encoding="utf-8"), "without it: no driver"
+    assert any('pip install ".[$EXTRAS]"' in args for args in given("RUN"))
+    url = bot["environment"]["DATABASE_URL"]
+    env = db["environment"]
+    assert url.startswith(f"postgresql://{env['POSTGRES_USER']}:") and url.endswith(
+        f"@db:5432/{env['POSTGRES_DB']}"
+    )
+    assert "${POSTGRES_PASSWORD:?" in url and "${POSTGRES_PASSWORD:?" in env["POSTGRES_PASSWORD"]
+    assert (
+        bot["depends_on"]["db"]["condition"] == "service_healthy"
+        and "pg_isready" in db["healthcheck"]["test"]
+    )
+    volume, _, target = db["volumes"][0].partition(":")
+    assert volume in overlay["volumes"] and target == "/var/lib/postgresql/data"
+
+
 def test_the_systemd_unit_runs_the_installed_bot_in_its_own_folder() -> None:
     unit = configparser.ConfigParser(interpolation=None, strict=False)
     unit.optionxform = str  # type: ignore[assignment,method-assign]
@@ -126,5 +152,13 @@ def test_the_readme_quick_start_stays_two_commands_and_deploy_is_documented() ->
     commands = [line for line in quick.splitlines() if line.strip() and not line.startswith("#")]
     assert len(commands) == 2, commands
     deploy = readme.split("## Deploy", 1)[1].split("\n## ", 1)[0]
-    for needed in ("pip install .", "docker compose up", "deploy/legpress-bot.service", "DATA_DIR"):
+    for needed in (
+        "pip install .",
+        "docker compose up",
+        "deploy/legpress-bot.service",
+        "DATA_DIR",
+        "compose.postgres.yaml",
+        "one replica per database",
+        "storage copy --to",
+    ):
         assert needed in deploy, needed
