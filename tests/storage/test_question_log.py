@@ -343,6 +343,21 @@ def test_purge_removes_old_rows_of_every_kind_and_keeps_recent_ones(log: Questio
     assert rows(log, "SELECT COUNT(*) FROM analytics_feedback") == [(0,)]
 
 
+def test_forget_deletes_everything_one_person_added_and_nothing_else(log: QuestionLog) -> None:
+    qid = log.record_question(USER, USER, "private", "mine", answered(), at=NOW)
+    log.record_feedback(USER, False, question_id=qid, text="which stretch", at=NOW)
+    log.record_check(USER, USER, CheckStarted(), at=NOW)
+    other = log.record_question(OTHER, OTHER, "private", "theirs", answered(), at=NOW)
+    log.record_feedback(OTHER, True, question_id=other, at=NOW)
+    log.record_question(USER, USER, "private", "still waiting for its batch", no_match(), at=NOW)
+
+    assert log.forget(USER) == 3  # the written question, its vote, the check event (and the waiting one)
+    assert rows(log, "SELECT text FROM analytics_questions") == [("theirs",)]
+    assert rows(log, "SELECT question_id FROM analytics_feedback") == [(other,)]
+    assert rows(log, "SELECT COUNT(*) FROM analytics_checks") == [(0,)]
+    assert log.forget(USER) == 0
+
+
 def test_retention_is_configurable(place: LogPlace) -> None:
     with place.open(retention_days=7) as a:
         a.record_question(USER, USER, "private", "ten days ago", answered(), at=NOW - 10 * DAY)
