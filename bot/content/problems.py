@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CONCEPT_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -42,6 +43,52 @@ Report = Callable[[str | None, str | None, str], None]
 
 Bad = Callable[[str | None, str, str], None]
 """bad(entry, field, message): one problem inside a section, with the field named in full."""
+
+
+@dataclass
+class Item:
+    """One mapping of a list section (a sign, a topic) while it is checked: its problems go to `bad`
+    under its own name and field, and `ok` says whether it had none."""
+
+    raw: dict[Any, Any]
+    id: str | None  # None when missing, malformed or already used
+    name: str
+    where: str  # the item's own field: red_flags.signs[numbness]
+    bad: Bad = field(repr=False)
+    ok: bool = True
+
+    def fail(self, sub: str, message: str) -> None:
+        self.ok = False
+        self.bad(self.name, f"{self.where}.{sub}" if sub else self.where, message)
+
+
+def each_item(
+    raw: Any, section: str, noun: str, keys: set[str], bad: Bad, shape: str, id_hint: str = ""
+) -> Iterator[Item]:
+    """Each mapping of a list section, its unknown keys and a malformed or duplicate id already reported.
+    An id counts as used once its item came through without problems."""
+    if not isinstance(raw, list) or not raw:
+        bad(None, section, f"needs a list of {noun}s, each with {shape}")
+        return
+    seen: set[str] = set()
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            bad(f"{noun} #{i + 1}", section, f"a {noun} must be a mapping with {shape}")
+            continue
+        raw_id = entry.get("id")
+        name = raw_id if isinstance(raw_id, str) and raw_id else f"{noun} #{i + 1}"
+        item = Item(entry, None, name, f"{section}[{name}]", bad)
+        for key in sorted(set(entry) - keys, key=str):
+            item.fail(str(key), f"unknown key (allowed: {', '.join(sorted(keys))})")
+        if not isinstance(raw_id, str) or not ID_RE.match(raw_id):
+            item.fail("id", f"missing or malformed id {raw_id!r}{id_hint}")
+        elif raw_id in seen:
+            item.fail("id", f"duplicate {noun} id")
+        else:
+            item.id = raw_id
+        yield item
+        if item.ok and item.id is not None:
+            seen.add(item.id)
 
 
 # --------------------------------------------------------------------------------- one per real mistake

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from bot.content.model import FALLBACK_URGENT, URGENCIES, Level, RedFlag, RedFlagRules, Rule, Sign, Urgency
-from bot.content.problems import CONCEPT_RE, ID_RE, Bad, Report
+from bot.content.problems import CONCEPT_RE, Bad, Report, each_item
 from bot.text import normalise
 
 NOT_GROUP = "not"
@@ -130,40 +130,16 @@ def _parse_words(
 
 def _parse_signs(raw: Any, groups: set[str], bad: Bad) -> list[Sign]:
     signs: list[Sign] = []
-    if not isinstance(raw, list) or not raw:
-        bad(None, "red_flags.signs", "needs a list of signs, each with id, label, tell and when")
-        return signs
-    seen: set[str] = set()
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            bad(f"sign #{i + 1}", "red_flags.signs", "a sign must be a mapping with id, label, tell, when")
-            continue
-        sid = item.get("id")
-        name = sid if isinstance(sid, str) and sid else f"sign #{i + 1}"
-        fld = f"red_flags.signs[{name}]"
-        ok = True
-
-        def fail(sub: str, message: str, name: str = name, fld: str = fld) -> None:
-            nonlocal ok
-            ok = False
-            bad(name, f"{fld}.{sub}" if sub else fld, message)
-
-        for key in sorted(set(item) - SIGN_KEYS, key=str):
-            fail(str(key), f"unknown key (allowed: {', '.join(sorted(SIGN_KEYS))})")
-        if not isinstance(sid, str) or not ID_RE.match(sid):
-            fail("id", f"missing or malformed id {sid!r}")
-        elif sid in seen:
-            fail("id", "duplicate sign id")
-        label, tell = item.get("label"), item.get("tell", "")
+    for item in each_item(raw, "red_flags.signs", "sign", SIGN_KEYS, bad, "id, label, tell and when"):
+        label, tell = item.raw.get("label"), item.raw.get("tell", "")
         if not isinstance(label, str) or not label.strip():
-            fail("label", "missing or empty")
+            item.fail("label", "missing or empty")
         if not isinstance(tell, str):
-            fail("tell", "must be text: what to tell the doctor")
-        urgency, why, examples, history = _parse_sign_extras(item, lambda sub, msg: fail(sub, msg))
-        rules = _parse_rules(item.get("when"), groups, lambda sub, msg: fail(sub, msg))
-        if ok and isinstance(sid, str) and isinstance(label, str) and isinstance(tell, str):
-            seen.add(sid)
-            flag = RedFlag(sid, label.strip(), tell.strip(), urgency, why)
+            item.fail("tell", "must be text: what to tell the doctor")
+        urgency, why, examples, history = _parse_sign_extras(item.raw, item.fail)
+        rules = _parse_rules(item.raw.get("when"), groups, item.fail)
+        if item.ok and item.id is not None and isinstance(label, str) and isinstance(tell, str):
+            flag = RedFlag(item.id, label.strip(), tell.strip(), urgency, why)
             signs.append(Sign(flag, tuple(rules), examples, history))
     return signs
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.content.model import SmallTalk, SmallTalkTopic
-from bot.content.problems import ID_RE, Bad, Report
+from bot.content.problems import Bad, Report, each_item
 from bot.text import tokens
 
 SECTION_KEYS = {"fillers", "topics", "about_what", "partial"}
@@ -58,30 +58,9 @@ def parse_small_talk(raw: Any, report: Report) -> SmallTalk | None:
 
 def _parse_topics(raw: Any, bad: Bad) -> list[SmallTalkTopic]:
     topics: list[SmallTalkTopic] = []
-    if not isinstance(raw, list) or not raw:
-        bad(None, "small_talk.topics", "needs a list of topics, each with id, phrases and reply")
-        return topics
-    seen: set[str] = set()
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            bad(f"topic #{i + 1}", "small_talk.topics", "a topic must be a mapping with id, phrases, reply")
-            continue
-        tid = item.get("id")
-        name = tid if isinstance(tid, str) and tid else f"topic #{i + 1}"
-        fld = f"small_talk.topics[{name}]"
-        ok = True
-
-        def fail(sub: str, message: str, name: str = name, fld: str = fld) -> None:
-            nonlocal ok
-            ok = False
-            bad(name, f"{fld}.{sub}", message)
-
-        for key in sorted(set(item) - TOPIC_KEYS, key=str):
-            fail(str(key), f"unknown key (allowed: {', '.join(sorted(TOPIC_KEYS))})")
-        if not isinstance(tid, str) or not ID_RE.match(tid):
-            fail("id", f"missing or malformed id {tid!r} (use lowercase letters, digits and dashes)")
-        elif tid in seen:
-            fail("id", "duplicate topic id")
+    hint = " (use lowercase letters, digits and dashes)"
+    for entry in each_item(raw, "small_talk.topics", "topic", TOPIC_KEYS, bad, "id, phrases and reply", hint):
+        item, fail = entry.raw, entry.fail
         emoji = item.get("emoji", False)
         if not isinstance(emoji, bool):
             fail("emoji", "must be true or false")
@@ -104,11 +83,10 @@ def _parse_topics(raw: Any, bad: Bad) -> list[SmallTalkTopic]:
         if not isinstance(buttons, list) or any(b not in MENU_BUTTONS for b in buttons):
             fail("buttons", f"a list of: {', '.join(MENU_BUTTONS)}")
             buttons = []
-        if ok and isinstance(tid, str) and isinstance(reply, str):
-            seen.add(tid)
+        if entry.ok and entry.id is not None and isinstance(reply, str):
             topics.append(
                 SmallTalkTopic(
-                    id=tid,
+                    id=entry.id,
                     phrases=tuple(" ".join(tokens(p)) for p in phrases),
                     reply=reply.strip(),
                     buttons=tuple(str(b) for b in buttons),
