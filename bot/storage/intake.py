@@ -8,15 +8,16 @@ crash, what is stored and not done is handled again; an update id stored twice i
 Once done, an update's body (texts, names) is deleted at once; its id alone is kept for a day, long enough
 for any copy of it still on its way from Telegram to be recognised.
 
-A server database needs only another `Intake` with the same guarantees (the state's rows and the done mark
-in one transaction).
+The same SQL serves SQLite and PostgreSQL (bot.storage.postgres): the state's rows and the done mark are
+written in one transaction of the state's own database.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from bot.storage.state import Row, SqliteStorage
 
@@ -39,29 +40,32 @@ class Intake(Protocol):
         """Forget the ids of updates done longer ago than a day; how many."""
 
 
-class SqliteIntake:
-    """The embedded default: a table in the state's SQLite file, sharing its connection and transactions."""
+class Transactional(Protocol):
+    """The state's database as the intake needs it: one transaction, and the state's rows written in it."""
 
-    SCHEMA = (
-        "CREATE TABLE IF NOT EXISTS intake ("
-        " update_id INTEGER PRIMARY KEY, received REAL NOT NULL, body TEXT)"  # body NULL: done
-    )
+    def transaction(self) -> AbstractContextManager[Any]: ...
 
-    def __init__(self, storage: SqliteStorage) -> None:
+    def write(self, db: Any, rows: Sequence[Row]) -> None: ...
+
+
+class SqlIntake:
+    """An `intake` table in the state's own database, sharing its transactions. The SQL is written once,
+    with `?` placeholders; `placeholders` turns them into the driver's."""
+
+    def __init__(self, storage: Transactional, placeholders: Callable[[str], str] = str) -> None:
         self.storage = storage
-        with storage.transaction() as db:
-            db.execute(self.SCHEMA)
+        self._sql = placeholders
 
     def store(self, updates: Sequence[tuple[int, str]]) -> list[int]:
         now = time.time()
         new = []
+        insert = self._sql(
+            "INSERT INTO intake (update_id, received, body) VALUES (?, ?, ?)"
+            " ON CONFLICT (update_id) DO NOTHING"
+        )
         with self.storage.transaction() as db:
             for update_id, body in updates:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO intake (update_id, received, body) VALUES (?, ?, ?)",
-                    (update_id, now, body),
-                )
-                if cursor.rowcount:
+                if db.execute(insert, (update_id, now, body)).rowcount:
                     new.append(update_id)
         return new
 
@@ -76,11 +80,28 @@ class SqliteIntake:
         with self.storage.transaction() as db:
             self.storage.write(db, state)
             db.execute(
-                "UPDATE intake SET body = NULL, received = ? WHERE update_id = ?", (time.time(), update_id)
+                self._sql("UPDATE intake SET body = NULL, received = ? WHERE update_id = ?"),
+                (time.time(), update_id),
             )
 
     def purge(self, now: float | None = None) -> int:
         cutoff = (time.time() if now is None else now) - KEEP_DONE_SECONDS
         with self.storage.transaction() as db:
-            cursor = db.execute("DELETE FROM intake WHERE body IS NULL AND received < ?", (cutoff,))
+            cursor = db.execute(
+                self._sql("DELETE FROM intake WHERE body IS NULL AND received < ?"), (cutoff,)
+            )
         return int(cursor.rowcount)
+
+
+class SqliteIntake(SqlIntake):
+    """The embedded default: a table in the state's SQLite file, sharing its connection and transactions."""
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS intake ("
+        " update_id INTEGER PRIMARY KEY, received REAL NOT NULL, body TEXT)"  # body NULL: done
+    )
+
+    def __init__(self, storage: SqliteStorage) -> None:
+        super().__init__(storage)
+        with storage.transaction() as db:
+            db.execute(self.SCHEMA)

@@ -13,7 +13,6 @@ none of them uses the tables before they exist.
 
 from __future__ import annotations
 
-import time
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.storage.database import StorageError
-from bot.storage.intake import KEEP_DONE_SECONDS
+from bot.storage.intake import SqlIntake
 from bot.storage.log_sql import pyformat
 from bot.storage.migrations import migrations
 from bot.storage.state import Row
@@ -136,45 +135,12 @@ class PostgresStorage:
         self._pool.close()
 
 
-class PostgresIntake:
-    """The durable intake in the `intake` table, sharing the state's pool and transactions."""
+class PostgresIntake(SqlIntake):
+    """The durable intake in the `intake` table (made by the migrations), sharing the state's pool and
+    transactions."""
 
     def __init__(self, storage: PostgresStorage) -> None:
-        self.storage = storage
-
-    def store(self, updates: Sequence[tuple[int, str]]) -> list[int]:
-        now = time.time()
-        new = []
-        with self.storage.transaction() as conn:
-            for update_id, body in updates:
-                inserted = conn.execute(
-                    "INSERT INTO intake (update_id, received, body) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
-                    (update_id, now, body),
-                ).fetchone()
-                if inserted is not None:
-                    new.append(update_id)
-        return new
-
-    def pending(self) -> list[tuple[int, str]]:
-        with self.storage.transaction() as conn:
-            rows = conn.execute(
-                "SELECT update_id, body FROM intake WHERE body IS NOT NULL ORDER BY update_id"
-            ).fetchall()
-        return [(int(update_id), str(body)) for update_id, body in rows]
-
-    def done(self, update_id: int, state: Sequence[Row] = ()) -> None:
-        with self.storage.transaction() as conn:
-            self.storage.write(conn, state)
-            conn.execute(
-                "UPDATE intake SET body = NULL, received = %s WHERE update_id = %s", (time.time(), update_id)
-            )
-
-    def purge(self, now: float | None = None) -> int:
-        cutoff = (time.time() if now is None else now) - KEEP_DONE_SECONDS
-        with self.storage.transaction() as conn:
-            cursor = conn.execute("DELETE FROM intake WHERE body IS NULL AND received < %s", (cutoff,))
-        return int(cursor.rowcount)
+        super().__init__(storage, pyformat)
 
 
 class PostgresLog:
