@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
+import logging
 import sqlite3
-import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botprocess import CLI, cli_env  # noqa: F401 - shared with the tests that import them from here
 from fakebot import TOKEN, Call, FakeTelegram, Json, group_chat, private_chat, user
 from pg import backend, database_url, pg_server  # noqa: F401 - fixtures: each storage, a PostgreSQL server
 from telegram import Update
@@ -200,12 +201,49 @@ def supergroup() -> Json:
 
 
 # ----------------------------------------------------------------------------------- subprocesses
-def cli_env(**extra: str) -> dict[str, str]:
-    """Environment for `legpress-bot` in a subprocess: nothing inherited that could reach Telegram."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-    env.update({"FAQ_PATH": str(FAQ), "PYTHONUNBUFFERED": "1"})
-    env.update(extra)
-    return env
 
 
-CLI = [sys.executable, "-m", "bot"]
+# ------------------------------------------------------------------------------------------- errors
+class Errors:
+    """Everything that reached the bot's error handler or was logged at ERROR, during one test."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self.caplog = caplog
+        self.handled: list[BaseException] = []
+
+    def assert_none(self) -> None:
+        logged = [r for r in self.caplog.records if r.levelno >= logging.ERROR]
+        assert not self.handled and not logged, (self.handled, [r.getMessage() for r in logged])
+
+
+@pytest.fixture
+async def errors(bot: Harness, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Errors]:
+    """What reached the error handler or was logged at ERROR during the test: none, or it fails."""
+    caplog.set_level(logging.WARNING)
+    seen = Errors(caplog)
+
+    async def spy(_: object, context: Any) -> None:
+        seen.handled.append(context.error)
+
+    bot.app.add_error_handler(spy)
+    yield seen
+    seen.assert_none()
+
+
+# -------------------------------------------------------------------------------------------- time
+class Clock:
+    """The bot's clock, moved on by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += minutes * 60.0
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()

@@ -13,30 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from fakebot import TOKEN, FakeTelegram, Json, private_chat, user
+from botprocess import WAIT, BotProcess, free_port
+from fakebot import FakeTelegram, Json, private_chat, user
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "https://bot.example.org/hook"  # behind a TLS proxy, as in production
 SECRET = "crash-test-secret"
 MESSAGES = ("/causes", "/fixes", "/faq", "/about", "do I need a belt for the leg press?")
-WAIT = 60.0  # an upper bound only
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -56,64 +45,27 @@ class Outcome:
         return sum(n - 1 for n in self.replies.values() if n > 1)
 
 
-@dataclass
-class BotRun:
-    """The bot as a process, polling or behind a webhook."""
+class BotRun(BotProcess):
+    """The bot as a process, polling or (with a port) behind a webhook; `secret` empty: the bot makes one."""
 
-    fake: FakeTelegram
-    data_dir: Path
-    webhook_port: int | None = None
-    secret: str = SECRET  # empty: the bot makes one
-    extra: dict[str, str] = field(default_factory=dict)  # more settings, e.g. LOG_LEVEL
-    proc: asyncio.subprocess.Process | None = None
-    stderr: bytearray = field(default_factory=bytearray)
-    _reader: asyncio.Task[None] | None = None
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        data_dir: Path,
+        webhook_port: int | None = None,
+        secret: str = SECRET,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        env: dict[str, str] = {}
+        if webhook_port is not None:
+            env = {"WEBHOOK_URL": PUBLIC_URL, "WEBHOOK_PORT": str(webhook_port), "WEBHOOK_SECRET": secret}
+        super().__init__(fake, data_dir, **env, **(extra or {}))
+        self.webhook_port = webhook_port
 
     @property
     def webhook_url(self) -> str:
         """Where the webhook server listens here; Telegram is told the public https address."""
         return f"http://127.0.0.1:{self.webhook_port}/hook"
-
-    async def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-        env.update(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_BASE_URL=self.fake.base_url,
-            TELEGRAM_BASE_FILE_URL=self.fake.base_file_url,
-            DATA_DIR=str(self.data_dir),
-            FAQ_PATH=str(ROOT / "bot" / "faq.yaml"),
-            PYTHONPATH=str(ROOT),
-            PYTHONUNBUFFERED="1",
-        )
-        if self.webhook_port is not None:
-            env.update(WEBHOOK_URL=PUBLIC_URL, WEBHOOK_PORT=str(self.webhook_port))
-            env.update(WEBHOOK_SECRET=self.secret)
-        env.update(self.extra)
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=self.data_dir.parent,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stderr is not None
-        while chunk := await self.proc.stderr.read(65536):
-            self.stderr += chunk
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        code = await asyncio.wait_for(self.proc.wait(), WAIT)
-        if self._reader is not None:
-            await asyncio.wait_for(self._reader, WAIT)
-        return code
 
 
 async def deliver(url: str, update: Json) -> None:

@@ -96,7 +96,6 @@ class Step:
     replies: tuple[Reply, ...]
     state: CheckState | None
     notice: str | None = None
-    urgent: bool = False
     events: tuple[Event, ...] = ()
 
 
@@ -185,9 +184,7 @@ def _answer(kb: KnowledgeBase, state: CheckState, number: int, option_id: str, n
         flag = flags.get(option.red_flag) if flags is not None else None
         stopped = Reply(f"{bold('Check stopped.')} {esc(option.label)}: see the message below.", edit=True)
         urgent = urgent_reply(kb, flag or RedFlag(option.red_flag, option.label.lower()))
-        return Step(
-            (stopped, urgent), None, urgent=True, events=(RedFlagRaised(option.red_flag, in_check=True),)
-        )
+        return Step((stopped, urgent), None, events=(RedFlagRaised(option.red_flag, in_check=True),))
     answered = CheckState(state.run, state.plan, (*state.answers, option.id), state.focus, now)
     if answered.step < len(answered.plan):
         return Step((question_reply(kb, answered),), answered)

@@ -88,10 +88,14 @@ class Outcome:
     state: qn.CheckState | None = None
     match: Match | None = None
     notice: str | None = None  # a short toast for a button press (Telegram's answerCallbackQuery)
-    urgent: bool = False
     events: tuple[Event, ...] = ()  # for the question log
     # the conversation context after this outcome; None: the door keeps its own (see context.carried)
     recent: ctx.Recent | None = None
+
+    @property
+    def urgent(self) -> bool:
+        """A warning sign was raised: the urgent message is the answer, alone."""
+        return any(isinstance(e, RedFlagRaised) for e in self.events)
 
 
 def read_message(
@@ -151,10 +155,7 @@ class Dialogue:
         if flag is not None:
             # the urgent message comes first; an ongoing check stops, there is nothing to narrow down
             return Outcome(
-                (urgent_reply(self.kb, flag),),
-                None,
-                urgent=True,
-                events=(RedFlagRaised(flag.id, in_check=False),),
+                (urgent_reply(self.kb, flag),), None, events=(RedFlagRaised(flag.id, in_check=False),)
             )
         command = menu_command(text)
         if command is not None:
@@ -318,7 +319,7 @@ class Dialogue:
         if self.kb.questionnaire is None:
             return self.expired_button()
         step = qn.step(self.kb, state, data, now)
-        return Outcome(step.replies, step.state, notice=step.notice, urgent=step.urgent, events=step.events)
+        return Outcome(step.replies, step.state, notice=step.notice, events=step.events)
 
     def on_silence(self, state: qn.CheckState | None, now: float) -> Outcome:
         """The person has said nothing for a while: a check whose 30 minutes are up closes with a note."""

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import Harness, settings_for, start_bot, stop_bot
+from conftest import Errors, Harness, settings_for, start_bot, stop_bot
 from fakebot import FakeTelegram, Json, private_chat, sent, user
 from pg import Backend
 from test_reliability_config import run_bot
-from test_reliability_input import Errors, answered_once
+from test_reliability_input import answered_once
 
 from bot.config import ConfigError, load_settings
 from bot.core.dialogue import Dialogue
@@ -22,20 +20,6 @@ from bot.storage.database import DB_NAME, open_database
 from bot.storage.state import SqliteStorage
 from bot.telegram.network import NetworkPolicy
 from bot.telegram.persistence import StoragePersistence
-
-
-@pytest.fixture
-async def errors(bot: Harness, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Errors]:
-    """What reached the error handler or was logged at ERROR (as in test_reliability_input)."""
-    caplog.set_level(logging.WARNING)
-    seen = Errors(caplog)
-
-    async def spy(_: object, context: Any) -> None:
-        seen.handled.append(context.error)
-
-    bot.app.add_error_handler(spy)
-    yield seen
-    seen.assert_none()
 
 
 async def test_a_unicode_digit_in_a_check_button_is_answered(

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from botprocess import BotProcess
 from conftest import Harness
 from crashburst import BotRun, free_port
 from fakebot import FakeTelegram, Json, private_chat, sent, user
-from test_telegram_process import BotProcess
 
 from bot.core.dialogue import FEEDBACK_ASK_TEXT, FORGET_ASK, FORGET_IN_PRIVATE, FORGET_KEPT, FORGOTTEN
 from bot.storage.database import DB_NAME

@@ -14,12 +14,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from botprocess import BotProcess
 from conftest import CLI, FAQ, ROOT, Harness, cli_env
 from fakebot import TOKEN, FakeTelegram, Json
 from pg import Backend
 from telegram import Update
 from telegram.ext import TypeHandler
-from test_telegram_process import BotProcess
 
 from bot.storage.database import DB_NAME, StorageError, check_data_dir, open_database
 from bot.storage.question_log import QuestionLog, QuestionLogError

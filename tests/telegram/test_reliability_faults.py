@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from botprocess import BotProcess, free_port
 from conftest import WAIT, Harness, settings_for, start_bot, stop_bot
 from fakebot import TOKEN, Call, FakeTelegram, FaultKind, Json, private_chat, user
-from test_telegram_process import BotProcess, free_port
 
 from bot.core.dialogue import Dialogue
 from bot.telegram.network import NetworkPolicy

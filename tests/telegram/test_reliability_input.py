@@ -9,12 +9,8 @@ loop: JSON decoding, PTB's filters, the handlers, persistence and rendering.
 from __future__ import annotations
 
 import itertools
-import logging
-from collections.abc import AsyncIterator
-from typing import Any
 
-import pytest
-from conftest import Harness
+from conftest import Errors, Harness
 from fakebot import (
     BOT_ID,
     BOT_USERNAME,
@@ -90,31 +86,6 @@ def no_secrets(calls: list[Call]) -> None:
     secret = TOKEN.split(":", 1)[1]
     for call in calls:
         assert secret not in repr(call.params)
-
-
-class Errors:
-    """Everything that reached the bot's error handler or was logged at ERROR, during one test."""
-
-    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
-        self.caplog = caplog
-        self.handled: list[BaseException] = []
-
-    def assert_none(self) -> None:
-        logged = [r for r in self.caplog.records if r.levelno >= logging.ERROR]
-        assert not self.handled and not logged, (self.handled, [r.getMessage() for r in logged])
-
-
-@pytest.fixture
-async def errors(bot: Harness, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Errors]:
-    caplog.set_level(logging.WARNING)
-    seen = Errors(caplog)
-
-    async def spy(_: object, context: Any) -> None:
-        seen.handled.append(context.error)
-
-    bot.app.add_error_handler(spy)
-    yield seen
-    seen.assert_none()
 
 
 _group_ids = itertools.count(-7000, -1)

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
+from botprocess import BotProcess
 from conftest import FAQ, Harness, settings_for, start_bot, stop_bot
 from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, group_chat, private_chat, sent, user
-from test_telegram_process import BotProcess
 
 from bot.config import ConfigError, load_settings
 from bot.content.load import load_knowledge

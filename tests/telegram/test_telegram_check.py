@@ -10,18 +10,18 @@ from __future__ import annotations
 import contextlib
 import signal
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import Harness, knowledge, settings_for, start_bot, stop_bot
+from botprocess import BotProcess
+from conftest import Clock, Harness, knowledge, settings_for, start_bot, stop_bot
 from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, edits, private_chat, sent, user
 from helpers import CAUSE_PATHS, NONE, URGENT_HEADINGS
 from telegram.ext import Job
-from test_telegram_process import WAIT, BotProcess
+from test_telegram_process import WAIT
 
 from bot.content.model import KnowledgeBase
 from bot.core import check as qn
@@ -35,24 +35,6 @@ EXPIRED_NOTE = "Your quick check closed after 30 minutes without an answer."
 
 KB = knowledge()
 Q: qn.Questionnaire = KB.questionnaire  # type: ignore[assignment]
-
-
-class Clock:
-    """The bot's clock, moved on by hand."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += minutes * MINUTE
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

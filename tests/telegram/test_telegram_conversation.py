@@ -5,12 +5,11 @@ the terminal chat."""
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from conftest import Harness, settings_for, start_bot, stop_bot
+from conftest import Clock, Harness, settings_for, start_bot, stop_bot
 from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message
 
 from bot.core.dialogue import Dialogue
@@ -18,22 +17,6 @@ from bot.terminal import TerminalChat
 
 MINUTE = 60.0
 HAMSTRINGS = "/start tight-hamstrings"  # the deep link that opens the tight-hamstrings answer
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += minutes * MINUTE
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

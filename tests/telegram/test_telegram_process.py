@@ -5,82 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import CLI, ROOT, cli_env
-from fakebot import BOT_USERNAME, TOKEN, Call, FakeTelegram, Json, private_chat, user
+from botprocess import CLI, ROOT, BotProcess, cli_env, free_port
+from fakebot import BOT_USERNAME, TOKEN, FakeTelegram, private_chat, user
 
 from bot import __version__
 from bot.core.dialogue import Dialogue
 from bot.terminal import render_plain
 
 WAIT = 20.0  # an upper bound only: reaching it fails the test
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class BotProcess:
-    """`python -m bot run` against the fake server, with stderr collected as it comes."""
-
-    def __init__(self, fake: FakeTelegram, data_dir: Path, **env: str) -> None:
-        self.fake = fake
-        self.env = cli_env(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_BASE_URL=fake.base_url,
-            TELEGRAM_BASE_FILE_URL=fake.base_file_url,
-            DATA_DIR=str(data_dir),
-            PYTHONPATH=str(ROOT),
-            **env,
-        )
-        self.cwd = data_dir.parent
-        self.proc: asyncio.subprocess.Process | None = None
-        self.stderr = b""
-        self._reader: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            *CLI, "run", cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stderr is not None
-        while chunk := await self.proc.stderr.read(65536):
-            self.stderr += chunk
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        code = await asyncio.wait_for(self.proc.wait(), WAIT)
-        if self._reader is not None:
-            await asyncio.wait_for(self._reader, WAIT)
-        return code
-
-    async def reply_to(self, chat_id: int, after: int) -> Call:
-        """The next message the bot sends to this chat, after the first `after` calls."""
-        return await self.fake.wait_for(
-            lambda c: (
-                c.method == "sendMessage" and c.chat_id == chat_id and self.fake.calls.index(c) >= after
-            ),
-            WAIT,
-        )
-
-    async def ask(self, chat: Json, sender: Json, text: str) -> tuple[Json, Call]:
-        before = len(self.fake.calls)
-        msg = self.fake.message(chat, sender, text)
-        await self.fake.push(message=msg)
-        return msg, await self.reply_to(chat["id"], before)
 
 
 @pytest.fixture
