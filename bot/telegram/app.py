@@ -32,12 +32,13 @@ from bot import __version__
 from bot.config import Settings, faq_path
 from bot.content.model import Meta
 from bot.core.dialogue import COMMAND_MENU, Dialogue
+from bot.storage.backends import claims_for, intake_for, replica_name, shared
 from bot.storage.database import DB_NAME
-from bot.storage.intake import Intake, SqliteIntake
 from bot.storage.state import SqliteStorage, Storage
 from bot.telegram.admin import Admin
 from bot.telegram.context import BotApp, Context
 from bot.telegram.door import TelegramDoor
+from bot.telegram.inbox import AnyApp, Inbox
 from bot.telegram.keyboards import NO_LINK_PREVIEWS
 from bot.telegram.logs import protect
 from bot.telegram.network import (
@@ -47,7 +48,7 @@ from bot.telegram.network import (
     transport,
     wait_for_bot_api,
 )
-from bot.telegram.ordering import AnyApp, Inbox, PerChatUpdateProcessor
+from bot.telegram.ordering import PerChatUpdateProcessor
 from bot.telegram.persistence import StoragePersistence
 from bot.telegram.polling import Poller
 from bot.telegram.privacy import drop_old_links, hold_content_logs
@@ -79,7 +80,8 @@ def build_application(
     requests = transport(network)
     quiet_network_tracebacks()
     if persistence is None:  # DATA_DIR/bot.sqlite3, the folder checked first (see bot.storage.database)
-        persistence = StoragePersistence(open_storage(settings))
+        storage = open_storage(settings)
+        persistence = StoragePersistence(storage, shared=shared(storage))
     processor = PerChatUpdateProcessor()
     builder = (
         ApplicationBuilder()
@@ -116,13 +118,24 @@ def build_application(
     admin.register(app)  # first: an admin's /stats must not reach the door's "unknown command"
     door.register(app)
     register_privacy(app, settings.retention_days)
-    processor.inbox = Inbox(app, intake_for(persistence.storage), persistence)
+    storage = persistence.storage
+    claims = claims_for(storage, replica_name(), settings.intake_lease_seconds, settings.poller_lease_seconds)
+    processor.inbox = Inbox(app, intake_for(storage), persistence, claims)
     if app.job_queue is not None:
         app.job_queue.run_repeating(purge_intake, INTAKE_PURGE_SECONDS, first=INTAKE_PURGE_SECONDS)
+        if persistence.shared:  # timers of checks that another replica started, or that it left behind
+
+            async def adopt_timers(context: Context) -> None:
+                if context.job_queue is not None:
+                    door.timers.adopt(context.job_queue)
+
+            app.job_queue.run_repeating(adopt_timers, ADOPT_SECONDS, first=ADOPT_SECONDS)
     return app
 
 
 INTAKE_PURGE_SECONDS = 3600.0
+SWEEP_SECONDS = 1.0  # how often unattended chats are looked for
+ADOPT_SECONDS = 60.0  # how often a replica adopts the check timers it has no job for
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -134,18 +147,6 @@ def open_storage(settings: Settings) -> Storage:
     return SqliteStorage(settings.data_dir / DB_NAME)
 
 
-def intake_for(storage: Storage) -> Intake:
-    """The durable intake beside the state, sharing its transactions (an update's done mark and the
-    state it changed are written together)."""
-    if isinstance(storage, SqliteStorage):
-        return SqliteIntake(storage)
-    from bot.storage.postgres import PostgresIntake, PostgresStorage
-
-    if isinstance(storage, PostgresStorage):
-        return PostgresIntake(storage)
-    raise TypeError("the intake needs the state's own storage, to share its transactions")
-
-
 def inbox_of(app: AnyApp) -> Inbox:
     """The application's inbox: where polling and the webhook put what Telegram sends."""
     processor = app.update_processor
@@ -154,8 +155,32 @@ def inbox_of(app: AnyApp) -> Inbox:
 
 
 async def purge_intake(context: Context) -> None:
-    """Hourly: forget the ids of updates handled more than a day ago."""
-    inbox_of(context.application).intake.purge()
+    """Hourly, by one replica: forget the ids of updates handled more than a day ago."""
+    inbox = inbox_of(context.application)
+    if inbox.claims.once(f"intake-purge:{int(time.time() // INTAKE_PURGE_SECONDS)}"):
+        inbox.intake.purge()
+
+
+async def keep_claims(inbox: Inbox, lease_seconds: float) -> None:
+    """While the bot runs: renew this replica's leases, and take the chats nobody is handling (those of
+    a replica that died, and at start-up those left by the last run). A database that is away is
+    waited for: one line when it goes, one when it is back."""
+    renewed = 0.0
+    failing = False
+    while True:
+        try:
+            if time.monotonic() - renewed >= lease_seconds / 3:
+                inbox.claims.renew()
+                renewed = time.monotonic()
+            inbox.take_unattended()
+            if failing:
+                log.info("The database is back: serving again")
+                failing = False
+        except Exception as exc:
+            if not failing:
+                log.error("The database is away (%s); waiting for it", type(exc).__name__)
+                failing = True
+        await asyncio.sleep(SWEEP_SECONDS)
 
 
 async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:
@@ -250,7 +275,7 @@ async def serve(app: BotApp, settings: Settings) -> None:
     if settings.webhook:
         secret = webhook_secret(settings)
         protect(secret)  # a generated secret is as secret as a configured one
-        route = Route(inbox, secret, app.update_queue.put)
+        route = Route(inbox, secret)
         path = urlsplit(settings.webhook_url).path
         try:  # bound before Telegram is told to send here
             server = listen(route, path, settings.webhook_listen, settings.webhook_port)
@@ -270,13 +295,13 @@ async def serve(app: BotApp, settings: Settings) -> None:
             await app.post_shutdown(app)  # closes the question log
         raise
     await app.initialize()
+    claims: asyncio.Task[None] | None = None
     try:
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
+        claims = asyncio.create_task(keep_claims(inbox, settings.intake_lease_seconds), name="claims")
         if server is not None:
-            for update in inbox.left_over():
-                await app.update_queue.put(update)
             try:
                 await app.bot.set_webhook(
                     settings.webhook_url,
@@ -299,6 +324,12 @@ async def serve(app: BotApp, settings: Settings) -> None:
             await close(server)
         if app.running:
             await app.stop()
+        if claims is not None:
+            claims.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await claims
+            with contextlib.suppress(Exception):  # the others may take this replica's chats at once
+                inbox.claims.release_all()
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
