@@ -15,8 +15,8 @@ from pathlib import Path
 
 import psycopg
 
-from bot.storage.database import DB_NAME, StorageError, open_database
-from bot.storage.postgres import describe, first_line, migrate
+from bot.storage.database import DB_NAME, StorageError, first_line, open_database
+from bot.storage.postgres import describe, migrate
 from bot.storage.salt import read_salt
 
 # what is copied, parents first (feedback refers to questions), with the columns both schemas share

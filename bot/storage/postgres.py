@@ -13,6 +13,7 @@ none of them uses the tables before they exist.
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from bot.storage.database import StorageError
+from bot.storage.database import StorageError, first_line
 from bot.storage.intake import SqlIntake
 from bot.storage.log_sql import pyformat
 from bot.storage.migrations import migrations
@@ -32,7 +33,11 @@ from bot.storage.state import Row
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
+# the pool's own lines repeat every reconnection attempt while a server is away; the bot says it once
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+
 CONNECT_SECONDS = 10.0  # at start-up: how long an unreachable server is waited for before giving up
+WAIT_SECONDS = 3.0  # while running: how long a call waits for a connection (the event loop waits with it)
 # pg_advisory_xact_lock takes a bigint: a fixed number for "this bot's schema", the same in every replica
 MIGRATION_LOCK = zlib.crc32(b"legpress-bot schema migrations")
 
@@ -47,11 +52,6 @@ def describe(url: str) -> str:
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.hostname}{port}{parts.path or '/'}"
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def migrate(conn: Connection) -> list[int]:
@@ -95,6 +95,7 @@ class PostgresStorage:
             max_size=max_connections,
             open=False,
             name="legpress-bot",
+            timeout=WAIT_SECONDS,  # a call waits this long for a connection, then fails and is retried
             kwargs={"connect_timeout": max(1, int(timeout))},
         )
         try:

@@ -33,7 +33,7 @@ from bot.core.events import (
     RedFlagRaised,
 )
 from bot.core.matching import Match
-from bot.storage.database import DB_NAME, StorageError, open_database
+from bot.storage.database import DB_NAME, StorageError, first_line, open_database
 from bot.storage.log_sql import CHECK_EVENTS as CHECK_EVENTS
 from bot.storage.log_sql import OUTCOMES as OUTCOMES
 from bot.storage.log_sql import CheckName, LogDatabase, SqliteLog, Verdict
@@ -211,8 +211,8 @@ class QuestionLog:
         try:
             with self._db.transaction():
                 return work(self._db)
-        except self._db.errors:
-            log.warning("analytics: could not record %s", what, exc_info=True)
+        except self._db.errors as exc:
+            log.warning("analytics: could not record %s: %s", what, first_line(exc))
             return None
 
     def flush(self) -> None:
@@ -276,8 +276,8 @@ class QuestionLog:
         with self._lock:
             try:
                 qid = self._question_id()
-            except self._db.errors:
-                log.warning("analytics: could not record a question", exc_info=True)
+            except self._db.errors as exc:
+                log.warning("analytics: could not record a question: %s", first_line(exc))
                 return None
             self._waiting.append((qid, *row))
             if len(self._waiting) >= FLUSH_ROWS:

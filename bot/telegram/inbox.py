@@ -31,6 +31,7 @@ from telegram import Bot, Update
 from telegram.ext import Application
 
 from bot.storage.claims import Claims
+from bot.storage.database import first_line
 from bot.storage.intake import Intake
 from bot.telegram.context import Data
 from bot.telegram.persistence import StoragePersistence
@@ -77,8 +78,8 @@ class Inbox:
         new = self.intake.store([(i, json.dumps(u, ensure_ascii=True)) for i, u in bodies.items()], chats)
         try:
             self.take((chats[i] for i in new), {i: u for i, u in parsed.items() if u is not None})
-        except Exception:  # stored: whoever finds the chat unattended handles it
-            log.exception("Could not take the chats of %d stored update(s)", len(new))
+        except Exception as exc:  # stored: whoever finds the chat unattended handles it
+            log.warning("Could not take the chats of %d stored update(s): %s", len(new), first_line(exc))
         return len(new)
 
     def take(self, chat_keys: Iterable[int], parsed: Mapping[int, Update] = {}) -> int:
@@ -142,9 +143,11 @@ class Inbox:
             try:
                 self.intake.done(update.update_id, rows)
                 break
-            except Exception:
+            except Exception as exc:
                 if attempt == 0:
-                    log.exception("Could not mark update %d as done; retrying", update.update_id)
+                    log.error(
+                        "Could not mark update %d as done (%s); retrying", update.update_id, first_line(exc)
+                    )
                 await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
                 attempt += 1
         if attempt:

@@ -28,6 +28,7 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.storage.claims import POLLER
+from bot.storage.database import first_line
 from bot.telegram.inbox import AnyApp, Inbox
 from bot.telegram.network import describe, is_network_fault
 
@@ -54,6 +55,7 @@ class Poller:
         self._task: asyncio.Task[None] | None = None
         self._conflict_logged: float | None = None
         self._polling = True  # until it turns out another replica does
+        self._store_failing = False
 
     async def start(self) -> None:
         """Poll in the background (what was left from the last run is found by the Inbox)."""
@@ -119,10 +121,17 @@ class Poller:
                 continue
             try:
                 self.inbox.receive(raw)  # stored before the next offset confirms the batch
-            except Exception:  # the database is away: fetch the same batch again once it is back
-                log.exception("Could not store %d update(s); they are fetched again", len(raw))
+            except Exception as exc:  # the database is away: fetch the same batch again once it is back
+                if not self._store_failing:
+                    log.error(
+                        "Could not store %d update(s) (%s); fetching them again", len(raw), first_line(exc)
+                    )
+                    self._store_failing = True
                 await asyncio.sleep(MAX_PAUSE / 2)
                 continue
+            if self._store_failing:
+                log.info("Storing updates again")
+                self._store_failing = False
             ids = [u["update_id"] for u in raw if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
             if ids:
                 offset = max(ids) + 1

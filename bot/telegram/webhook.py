@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler, stream_request_body
 
+from bot.storage.database import first_line
 from bot.telegram.inbox import Inbox
 
 log = logging.getLogger("bot.telegram.webhook")
@@ -91,8 +92,12 @@ class UpdateHandler(RequestHandler):  # type: ignore[misc]
             return
         try:
             self.route.inbox.receive([data])  # stored, and queued here when this replica holds the chat
-        except Exception:
-            log.exception("Could not store update %s; Telegram will send it again", data.get("update_id"))
+        except Exception as exc:
+            log.error(
+                "Could not store update %s (%s); Telegram will send it again",
+                data.get("update_id"),
+                first_line(exc),
+            )
             self.set_status(500)
             self.finish()
             return
