@@ -162,6 +162,7 @@ async def stop_bot(harness: Harness) -> None:
         await harness.poller.stop()
     if app.running:
         await app.stop()
+    await inbox_of(app).stop_keeping()
     await app.shutdown()
     if app.post_shutdown is not None:
         await app.post_shutdown(app)  # as run_polling does: closes the question log

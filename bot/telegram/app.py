@@ -109,6 +109,7 @@ def build_application(
         drop_old_links(app)
         door.timers.restore(app)
         await admin.start(app)
+        inbox_of(app).start_keeping()  # and, first of all, the updates the last run left
 
     async def post_shutdown(app: BotApp) -> None:
         if question_log is not None:
@@ -129,13 +130,13 @@ def build_application(
                 if context.job_queue is not None:
                     door.timers.adopt(context.job_queue)
 
-            app.job_queue.run_repeating(adopt_timers, ADOPT_SECONDS, first=ADOPT_SECONDS)
+            app.job_queue.run_repeating(adopt_timers, ADOPT_SECONDS, first=ADOPT_SECONDS, name=ADOPT_JOB)
     return app
 
 
 INTAKE_PURGE_SECONDS = 3600.0
-SWEEP_SECONDS = 1.0  # how often unattended chats are looked for
 ADOPT_SECONDS = 60.0  # how often a replica adopts the check timers it has no job for
+ADOPT_JOB = "adopt-check-timers"
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -159,28 +160,6 @@ async def purge_intake(context: Context) -> None:
     inbox = inbox_of(context.application)
     if inbox.claims.once(f"intake-purge:{int(time.time() // INTAKE_PURGE_SECONDS)}"):
         inbox.intake.purge()
-
-
-async def keep_claims(inbox: Inbox, lease_seconds: float) -> None:
-    """While the bot runs: renew this replica's leases, and take the chats nobody is handling (those of
-    a replica that died, and at start-up those left by the last run). A database that is away is
-    waited for: one line when it goes, one when it is back."""
-    renewed = 0.0
-    failing = False
-    while True:
-        try:
-            if time.monotonic() - renewed >= lease_seconds / 3:
-                inbox.claims.renew()
-                renewed = time.monotonic()
-            inbox.take_unattended()
-            if failing:
-                log.info("The database is back: serving again")
-                failing = False
-        except Exception as exc:
-            if not failing:
-                log.error("The database is away (%s); waiting for it", type(exc).__name__)
-                failing = True
-        await asyncio.sleep(SWEEP_SECONDS)
 
 
 async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:
@@ -295,12 +274,10 @@ async def serve(app: BotApp, settings: Settings) -> None:
             await app.post_shutdown(app)  # closes the question log
         raise
     await app.initialize()
-    claims: asyncio.Task[None] | None = None
     try:
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
-        claims = asyncio.create_task(keep_claims(inbox, settings.intake_lease_seconds), name="claims")
         if server is not None:
             try:
                 await app.bot.set_webhook(
@@ -324,12 +301,7 @@ async def serve(app: BotApp, settings: Settings) -> None:
             await close(server)
         if app.running:
             await app.stop()
-        if claims is not None:
-            claims.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await claims
-            with contextlib.suppress(Exception):  # the others may take this replica's chats at once
-                inbox.claims.release_all()
+        await inbox.stop_keeping()  # the others may take this replica's chats at once
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)

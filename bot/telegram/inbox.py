@@ -21,8 +21,10 @@ gets the same run id, so a person never sees a step the bot has forgotten.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +41,7 @@ from bot.telegram.persistence import StoragePersistence
 log = logging.getLogger("bot.telegram")
 
 AnyApp = Application[Any, Any, Data, Data, Data, Any]
+SWEEP_SECONDS = 1.0  # how often chats nobody is handling are looked for
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # marking an update done while the database is away: wait, retry
 
 
@@ -64,6 +67,44 @@ class Inbox:
     claims: Claims
     unreadable: int = field(default=0)  # updates skipped because they could not be read
     _queued: dict[int, set[int]] = field(default_factory=dict)  # chat -> ids queued here, not finished
+    _keeper: asyncio.Task[None] | None = None
+
+    def start_keeping(self) -> None:
+        """From start-up on: renew this replica's leases, and take the chats nobody is handling."""
+        if self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep(), name="claims")
+
+    async def stop_keeping(self) -> None:
+        """At a clean stop, once nothing is being handled: hand every chat (and the polling) back, so the
+        other replicas take them at once instead of after the lease."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
+        with contextlib.suppress(Exception):
+            self.claims.release_all()
+
+    async def _keep(self) -> None:
+        """Every second: the chats nobody is handling (a dead replica's, and at start-up those the last
+        run left); every third of a lease: renew. A database that is away is waited for: one line when
+        it goes, one when it is back."""
+        renewed = 0.0
+        failing = False
+        while True:
+            try:
+                if time.monotonic() - renewed >= self.claims.lease_seconds / 3:
+                    self.claims.renew()
+                    renewed = time.monotonic()
+                self.take_unattended()
+                if failing:
+                    log.info("The database is back: serving again")
+                    failing = False
+            except Exception as exc:
+                if not failing:
+                    log.error("The database is away (%s); waiting for it", first_line(exc))
+                    failing = True
+            await asyncio.sleep(SWEEP_SECONDS)
 
     def receive(self, raw: Sequence[object]) -> int:
         """Store what Telegram sent (every item with an update id) in one transaction, then queue what
