@@ -21,17 +21,13 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.content.model import Entry, KnowledgeBase
-from bot.text import DeletionIndex, everyday_words, split_sentences, stem, tokens
+from bot.core.reading import NEGATORS, clauses, weigh
+from bot.text import DeletionIndex, everyday_words, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
 
-MAX_QUERY_CHARS = 6000  # longer messages keep their head and tail: the question is usually in one of them
 WORD_WEIGHT_CAP = 1.2  # words outside the concept map never outweigh a concept
 CONCEPT_BOOST = 2.0
-OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
-STORY_RATIO = 2.0  # a story with more than this many terms per term of the question weighs less...
-MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
-LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often names the condition
 MAX_UNSPECIFIC_TERMS = 12  # a longer message that names nothing specific is a story, not a plain complaint
 SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
 MAX_ALTERNATIVES = 3
@@ -61,13 +57,6 @@ _STOPWORDS = frozenset(
     feel feels felt think know want wanted make makes made go going went use using used try trying
     anyone someone somebody anybody everyone people guy bro man mate dude""".split()
 )
-
-
-def _clip_query(text: str) -> str:
-    if len(text) <= MAX_QUERY_CHARS:
-        return text
-    head = MAX_QUERY_CHARS * 2 // 3
-    return text[:head] + "\n" + text[-(MAX_QUERY_CHARS - head) :]
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
@@ -201,6 +190,9 @@ class Matcher:
         self._near_topic = cfg.anchors | cfg.subjects | cfg.weak_subjects
         # concepts that only ever mark a message as being about something else: evidence against the topic
         self._elsewhere = frozenset(c for rule in cfg.off_topic for c in rule.concepts) - self._near_topic
+        # an anchor that can itself mark a message off topic (the back: back pain in general) cannot vouch
+        # for the story around a question that names it; the other (the leg press) can
+        self._vouching = cfg.anchors - frozenset(c for rule in cfg.off_topic for c in rule.concepts)
 
     def _general_entry(self, docs: Sequence[tuple[int, frozenset[str]]]) -> int | None:
         """The entry that answers on-topic messages naming nothing specific ("leg presses kill my lower
@@ -248,7 +240,8 @@ class Matcher:
         while i < len(words):
             for key, concept in self._by_first.get(words[i], ()):
                 if tuple(words[i : i + len(key)]) == key:
-                    out.append("@" + concept)
+                    if not (i and words[i - 1] in NEGATORS):  # "no radiating pain", "not serious"
+                        out.append("@" + concept)
                     i += len(key)
                     break
             else:
@@ -265,32 +258,12 @@ class Matcher:
         return self._concepts_and_words(tokens(text))
 
     def analyse(self, text: str) -> Analysis:
-        text = _clip_query(text)
-        sentences = split_sentences(text, self._question_words) or [(text, False)]
-        if len(sentences) > 1 and any(s.endswith("?") for s, _ in sentences):
-            # a question mark says which clause asks more surely than a first word ("ok so a bit of
-            # background, ..."): in a long post the story seldom ends with one
-            sentences = [(s, s.endswith("?")) for s, _ in sentences]
-        per_sentence = [(self._concepts_and_words(self._words(s)), asks) for s, asks in sentences]
-        # the clause that asks leads when it names something specific; "is that why?" points back instead
-        leads = [asks and self._specific(terms) for terms, asks in per_sentence]
-        weights: dict[str, float] = {}
-        asked: set[str] = set()
-        story = OTHER_SENTENCE_WEIGHT
-        n_lead = len({t for (terms, _), lead in zip(per_sentence, leads, strict=True) if lead for t in terms})
-        n_story = sum(len(terms) for (terms, _), lead in zip(per_sentence, leads, strict=True) if not lead)
-        if any(leads) and n_story > LONG_STORY_TERMS:
-            # a story many times longer than its question says less, term for term, than a short one
-            story *= max(MIN_STORY_SHARE, min(1.0, STORY_RATIO * n_lead / n_story))
-        for (terms, _), lead in zip(per_sentence, leads, strict=True):
-            factor = 1.0 if lead or not any(leads) else story
-            for t in terms:
-                weights[t] = max(weights.get(t, 0.0), factor)
-            if lead:
-                asked.update(t[1:] for t in terms if t.startswith("@"))
+        found = clauses(text, self._question_words)
+        per_clause = [(self._concepts_and_words(self._words(s)), asks) for s, asks in found]
+        weights, asked = weigh(per_clause, self._specific)
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
-        return Analysis(weights, concepts, frozenset(asked), strangers)
+        return Analysis(weights, concepts, asked, strangers)
 
     def _specific(self, terms: Iterable[str]) -> bool:
         return any(t.startswith("@") and self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms)
@@ -384,11 +357,11 @@ class Matcher:
         if on_topic and not self._specific(analysis.terms):
             return Match("none", None, 0.0, (), "nothing specific")
         reason = None if on_topic else self.gate(analysis.concepts, analysis.strangers)
-        # a question that itself names the leg press or the back is on topic whatever the story around it
-        # mentions ("my quads are growing… does a belt protect my back on the leg press?"); a weak subject
-        # or a question without that anchor cannot override the story
+        # a question that itself names the leg press is on topic whatever the story around it mentions ("my
+        # quads are growing… does a belt protect my back on the leg press?"); a weak subject, or a question
+        # that names only the back ("I drive for a living, would a belt protect my spine?"), cannot
         asked = analysis.asked
-        if reason and asked & self.cfg.anchors and self.gate(asked, strangers=1) is None:
+        if reason and asked & self._vouching and self.gate(asked, strangers=1) is None:
             reason = None  # the story mentions something else, but the question itself is on topic
         if reason:
             return self._off_topic(analysis, reason)

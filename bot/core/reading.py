@@ -1,0 +1,63 @@
+"""Reading a message for the question it asks: clauses, which of them ask, and how much each one weighs.
+
+People tell a story first and ask last ("leg day yesterday, same as always, ... is that why my back hurts?").
+The story often names the condition, the question what the person wants, so both count, but a long story
+must not drown a short question. Pure functions over the matcher's terms; the matcher decides what a term is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from bot.text import split_sentences
+
+MAX_QUERY_CHARS = 6000  # longer messages keep their head and tail: the question is usually in one of them
+OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
+STORY_RATIO = 2.0  # a story with more than this many terms per term of the question weighs less...
+MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
+LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often names the condition
+# a concept right after one of these is denied, not named: "no radiating pain", "not serious"
+NEGATORS = frozenset({"no", "not", "never", "without", "zero", "nothing"})
+
+
+def clip(text: str) -> str:
+    """A message cut to MAX_QUERY_CHARS, keeping its head and its tail."""
+    if len(text) <= MAX_QUERY_CHARS:
+        return text
+    head = MAX_QUERY_CHARS * 2 // 3
+    return text[:head] + "\n" + text[-(MAX_QUERY_CHARS - head) :]
+
+
+def clauses(text: str, question_words: frozenset[str]) -> list[tuple[str, bool]]:
+    """(clause, asks) pairs. In a message with a question mark, the clauses that end with one ask: it says
+    which clause asks more surely than a first word ("ok so a bit of background, ..."), and in a long post
+    the story seldom ends with one."""
+    found = split_sentences(clip(text), question_words) or [(text, False)]
+    if len(found) > 1 and any(s.endswith("?") for s, _ in found):
+        return [(s, s.endswith("?")) for s, _ in found]
+    return found
+
+
+def weigh(
+    per_clause: Sequence[tuple[Sequence[str], bool]], specific: Callable[[Iterable[str]], bool]
+) -> tuple[dict[str, float], frozenset[str]]:
+    """Each term's weight (its heaviest clause) and the concepts of the clauses that lead.
+
+    A clause that asks leads when it names something specific; "is that why?" points back to the story
+    instead, and then every clause counts in full."""
+    leads = [asks and specific(terms) for terms, asks in per_clause]
+    story = OTHER_SENTENCE_WEIGHT
+    n_lead = len({t for (terms, _), lead in zip(per_clause, leads, strict=True) if lead for t in terms})
+    n_story = sum(len(terms) for (terms, _), lead in zip(per_clause, leads, strict=True) if not lead)
+    if any(leads) and n_story > LONG_STORY_TERMS:
+        # a story many times longer than its question says less, term for term, than a short one
+        story *= max(MIN_STORY_SHARE, min(1.0, STORY_RATIO * n_lead / n_story))
+    weights: dict[str, float] = {}
+    asked: set[str] = set()
+    for (terms, _), lead in zip(per_clause, leads, strict=True):
+        factor = 1.0 if lead or not any(leads) else story
+        for t in terms:
+            weights[t] = max(weights.get(t, 0.0), factor)
+        if lead:
+            asked.update(t[1:] for t in terms if t.startswith("@"))
+    return weights, frozenset(asked)
