@@ -239,12 +239,12 @@ def test_accuracy_floor_on_realistic_chat_messages(matcher: Matcher) -> None:
 
 def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, OFF_OR_PARTIAL)
-    assert right / n_in >= 0.8 and abstained / n_off >= 0.85, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.8 and abstained / n_off >= 0.94, (right, n_in, abstained, n_off)
 
 
 def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, GYM_FLOOR)
-    assert right / n_in >= 0.78 and abstained / n_off >= 0.91, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.78 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
 
 
 @pytest.mark.parametrize(
@@ -282,12 +282,22 @@ def test_near_but_not_about_the_leg_press_is_a_partial_answer(
     [
         "i always get lower back pain after working out, what am i doing wrong?",
         "i drive all day for work. would a back brace protect my spine?",
+        "which stretches are best for a sore lower back",
+        "does a herniated disc always need surgery",
     ],
 )
 def test_back_pain_or_a_belt_without_the_leg_press_is_a_partial_answer(matcher: Matcher, text: str) -> None:
     # "doing wrong" fits any lift, and a question that names only the back cannot vouch for a story about work
     m = matcher.match(text)
     assert m.band == "none" and m.partial and m.alternatives
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what belt do most powerlifters wear", "my stomach hurts after dinner", "can spinal stenosis be cured"],
+)
+def test_another_sport_or_a_cure_is_not_answered_from_the_article(matcher: Matcher, text: str) -> None:
+    assert answered(matcher, text) is None
 
 
 def test_a_denied_symptom_is_not_read_as_named(matcher: Matcher) -> None:
