@@ -13,11 +13,14 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from snowballstemmer import stemmer
+
 EVERYDAY_WORDS = Path(__file__).resolve().parent / "data" / "everyday.txt"
 _APOSTROPHES = str.maketrans({"’": "", "'": "", "`": "", "´": ""})
 _EMOJI_WORDS = str.maketrans(
     {"👣": " feet ", "🦶": " foot ", "🦵": " leg ", "🍑": " butt ", "🩺": " doctor "}
 )
+_SNOWBALL = stemmer("english")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # sentence ends, and commas, colons or "but" before a new clause that may be the one asking
 _CLAUSE_END = re.compile(
@@ -50,6 +53,12 @@ def stem(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+@lru_cache(maxsize=20000)
+def root(word: str) -> str:
+    """The Snowball (Porter 2) stem: every form of a word has the same root ("twinging", "twinge")."""
+    return str(_SNOWBALL.stemWord(word))
 
 
 def split_sentences(text: str, question_words: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:

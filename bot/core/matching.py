@@ -22,7 +22,7 @@ from rapidfuzz.distance import OSA
 
 from bot.content.model import Entry, KnowledgeBase
 from bot.core.reading import NEGATORS, clauses, weigh
-from bot.text import DeletionIndex, everyday_words, stem, tokens
+from bot.text import DeletionIndex, everyday_words, root, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
 
@@ -133,6 +133,12 @@ class Matcher:
         self._vocab = frozenset(stem(w) for w in kb_words) | kb_words
         self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | _STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
+        # another form of a word the knowledge base knows ("twinging" for "twinge") is that word, not a typo
+        # of whichever word happens to be one edit away ("tingling")
+        self._by_stem: dict[str, str] = {}
+        for w in sorted(kb_words, key=lambda w: (len(w), w)):
+            if w.isalpha():
+                self._by_stem.setdefault(root(w), w)
 
         # index: every question (and title, keywords) of an entry is a document; entries are also scored
         # as a whole (their centroid), which generalises beyond the exact phrasings
@@ -222,6 +228,8 @@ class Matcher:
         """The closest knowledge-base word within 1 edit (2 for long words); ties go to the most similar."""
         if word in self._known or len(word) < 3 or not word.isalpha():
             return word
+        if (same := self._by_stem.get(root(word))) is not None:
+            return same
         max_edits = 1 if len(word) < 7 else 2
         candidates = self._typos.candidates(word, max_edits)
         if not candidates:
@@ -260,10 +268,15 @@ class Matcher:
     def analyse(self, text: str) -> Analysis:
         found = clauses(text, self._question_words)
         per_clause = [(self._concepts_and_words(self._words(s)), asks) for s, asks in found]
-        weights, asked = weigh(per_clause, self._specific)
+        weights, asked = weigh(per_clause, self._leads)
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
         return Analysis(weights, concepts, asked, strangers)
+
+    def _leads(self, terms: Sequence[str]) -> bool:
+        """An asking clause leads when it names something specific, or the kind of answer it wants ("what
+        should I change?" wants a fix, whatever the story before it says)."""
+        return self._specific(terms) or any(t[1:] in self.cfg.kind_hints for t in terms)
 
     def _specific(self, terms: Iterable[str]) -> bool:
         return any(t.startswith("@") and self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms)

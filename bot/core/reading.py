@@ -7,7 +7,7 @@ must not drown a short question. Pure functions over the matcher's terms; the ma
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from bot.text import split_sentences
 
@@ -39,13 +39,13 @@ def clauses(text: str, question_words: frozenset[str]) -> list[tuple[str, bool]]
 
 
 def weigh(
-    per_clause: Sequence[tuple[Sequence[str], bool]], specific: Callable[[Iterable[str]], bool]
+    per_clause: Sequence[tuple[Sequence[str], bool]], leads_if: Callable[[Sequence[str]], bool]
 ) -> tuple[dict[str, float], frozenset[str]]:
     """Each term's weight (its heaviest clause) and the concepts of the clauses that lead.
 
-    A clause that asks leads when it names something specific; "is that why?" points back to the story
-    instead, and then every clause counts in full."""
-    leads = [asks and specific(terms) for terms, asks in per_clause]
+    A clause that asks leads when `leads_if` says its terms are enough to go on; "is that why?" points back
+    to the story instead, and then every clause counts in full."""
+    leads = [asks and leads_if(terms) for terms, asks in per_clause]
     story = OTHER_SENTENCE_WEIGHT
     n_lead = len({t for (terms, _), lead in zip(per_clause, leads, strict=True) if lead for t in terms})
     n_story = sum(len(terms) for (terms, _), lead in zip(per_clause, leads, strict=True) if not lead)

@@ -307,6 +307,17 @@ def test_a_denied_symptom_is_not_read_as_named(matcher: Matcher) -> None:
     assert "nerve" not in denied.concepts and "persistent" not in denied.concepts
 
 
+def test_another_form_of_a_known_word_is_that_word_not_a_typo_of_another(matcher: Matcher) -> None:
+    # "twinging" is one edit pair from "tingling" (a nerve sign), but it is a form of "twinge" (pain)
+    concepts = matcher.analyse("my lower back keeps twinging on the leg press").concepts
+    assert "pain" in concepts and "nerve" not in concepts
+
+
+def test_a_question_that_asks_what_to_do_leads_over_the_story(matcher: Matcher) -> None:
+    # "keep" in the story reads as carrying on with the exercise; the question asks how to stop the pain
+    assert answered(matcher, "my back keeps getting tweaked on leg day. how can i avoid it?") in FORM
+
+
 def test_a_message_with_nothing_near_the_topic_is_no_partial_answer(matcher: Matcher) -> None:
     m = matcher.match("what's the weather like tomorrow")
     assert m.band == "none" and not m.partial and not m.alternatives
