@@ -268,7 +268,7 @@ class Matcher:
     def analyse(self, text: str) -> Analysis:
         found = clauses(text, self._question_words)
         per_clause = [(self._concepts_and_words(self._words(s)), asks) for s, asks in found]
-        weights, asked = weigh(per_clause, self._leads)
+        weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints))
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
         return Analysis(weights, concepts, asked, strangers)

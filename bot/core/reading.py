@@ -39,7 +39,9 @@ def clauses(text: str, question_words: frozenset[str]) -> list[tuple[str, bool]]
 
 
 def weigh(
-    per_clause: Sequence[tuple[Sequence[str], bool]], leads_if: Callable[[Sequence[str]], bool]
+    per_clause: Sequence[tuple[Sequence[str], bool]],
+    leads_if: Callable[[Sequence[str]], bool],
+    asking: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, float], frozenset[str]]:
     """Each term's weight (its heaviest clause) and the concepts of the clauses that lead.
 
@@ -54,9 +56,14 @@ def weigh(
         story *= max(MIN_STORY_SHARE, min(1.0, STORY_RATIO * n_lead / n_story))
     weights: dict[str, float] = {}
     asked: set[str] = set()
-    for (terms, _), lead in zip(per_clause, leads, strict=True):
+    # a concept that says what is asked ("how often") names the person's routine in a clause that does not
+    # ask ("I train twice a week"), when another clause asks
+    some_ask = any(asks for _, asks in per_clause) and not all(asks for _, asks in per_clause)
+    for (terms, asks), lead in zip(per_clause, leads, strict=True):
         factor = 1.0 if lead or not any(leads) else story
         for t in terms:
+            if some_ask and not asks and t[1:] in asking:
+                continue
             weights[t] = max(weights.get(t, 0.0), factor)
         if lead:
             asked.update(t[1:] for t in terms if t.startswith("@"))

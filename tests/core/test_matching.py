@@ -244,7 +244,7 @@ def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> N
 
 def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, GYM_FLOOR)
-    assert right / n_in >= 0.78 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.85 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
 
 
 @pytest.mark.parametrize(
@@ -316,6 +316,24 @@ def test_another_form_of_a_known_word_is_that_word_not_a_typo_of_another(matcher
 def test_a_question_that_asks_what_to_do_leads_over_the_story(matcher: Matcher) -> None:
     # "keep" in the story reads as carrying on with the exercise; the question asks how to stop the pain
     assert answered(matcher, "my back keeps getting tweaked on leg day. how can i avoid it?") in FORM
+
+
+def test_how_often_in_the_story_is_a_routine_and_in_the_question_a_question(matcher: Matcher) -> None:
+    story = "i do legs twice a week and my lower back is sore for a day or two after the leg press."
+    assert answered(matcher, story + " why is that?") == "why-back-hurts"
+    assert answered(matcher, "i leg press 3 times a week. how often should i stretch?") in STRETCH
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("which muscles should i make strong so my back stops hurting on the leg press", CORE),
+        ("my lower back tweaks at the bottom of the leg press, should i cut the range?", {"modify-exercise"}),
+        ("should i stop leg pressing for a while, my back is not happy", ALTERNATIVES),
+    ],
+)
+def test_everyday_ways_of_asking_for_a_fix(matcher: Matcher, text: str, wanted: set[str]) -> None:
+    assert answered(matcher, text) in wanted
 
 
 def test_a_message_with_nothing_near_the_topic_is_no_partial_answer(matcher: Matcher) -> None:
