@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.content.model import Entry, KnowledgeBase
-from bot.core.reading import NEGATORS, clauses, weigh
+from bot.core.reading import NEGATORS, STOPWORDS, clauses, contains, weigh
 from bot.text import DeletionIndex, everyday_words, root, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
@@ -43,20 +43,6 @@ DOC_SHARE = 0.5  # score = this share from the closest single question, the rest
 def idf(n_entries: int, df: int) -> float:
     """Rarity of a term across entries: near zero for words every entry uses (leg press, back)."""
     return math.log((n_entries + 1) / df)
-
-
-_STOPWORDS = frozenset(
-    """a an the and or but if so of to in on at for with from by as into onto about after before during
-    my me i im i'm ive id you your yours we our they them their it its this that these those there here
-    be am is are was were been being do does did done doing have has had having get gets got getting
-    just really very quite bit lot lots also too then than now again ever even still much many some any
-    all every each such only own same other more most less least up down out off over under again further
-    can could should would will shall may might must cant dont doesnt didnt wont isnt arent wasnt im
-    what which who whom whose when where why how not no yes yeah ok okay pls please hey hi hello guys
-    like kind sort thing things stuff something anything one ones way lol haha tho though because while
-    feel feels felt think know want wanted make makes made go going went use using used try trying
-    anyone someone somebody anybody everyone people guy bro man mate dude""".split()
-)
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
@@ -116,6 +102,16 @@ class Matcher:
         for key, concept in sorted(self._phrases.items(), key=lambda kv: -len(kv[0])):
             self._by_first[key[0]].append((key, concept))
         self._question_words = cfg.question_words
+        # a phrase that contains the name of the machine also names it ("can I still leg press", "stop doing
+        # leg press"): the anchors that can vouch for a message, inside the phrases of on-topic concepts
+        off_topic_concepts = frozenset(c for rule in cfg.off_topic for c in rule.concepts)
+        vouching = cfg.anchors - off_topic_concepts
+        inner = {k for k, c in self._phrases.items() if c in vouching}
+        self._named_inside: dict[tuple[str, ...], tuple[str, ...]] = {
+            key: tuple(sorted({self._phrases[k] for k in inner if contains(key, k)} - {concept}))
+            for key, concept in self._phrases.items()
+            if concept not in off_topic_concepts
+        }
 
         # the knowledge base's own vocabulary: typo corrections only ever land on these words
         entry_words = {
@@ -131,7 +127,7 @@ class Matcher:
         self._typo_targets = tuple(sorted(w for w in targets if len(w) >= 3 and w.isalpha()))
         self._typo_index: DeletionIndex | None = None  # built at the first unknown word (see `_typos`)
         self._vocab = frozenset(stem(w) for w in kb_words) | kb_words
-        self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | _STOPWORDS
+        self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
         # another form of a word the knowledge base knows ("twinging" for "twinge") is that word, not a typo
         # of whichever word happens to be one edit away ("tingling")
@@ -250,11 +246,12 @@ class Matcher:
                 if tuple(words[i : i + len(key)]) == key:
                     if not (i and words[i - 1] in NEGATORS):  # "no radiating pain", "not serious"
                         out.append("@" + concept)
+                        out.extend("@" + c for c in self._named_inside.get(key, ()))
                     i += len(key)
                     break
             else:
                 w = words[i]
-                if w not in _STOPWORDS and not w.isdigit():
+                if w not in STOPWORDS and not w.isdigit():
                     out.append(stem(w))
                 i += 1
         return out

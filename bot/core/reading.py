@@ -19,6 +19,26 @@ LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often 
 # a concept right after one of these is denied, not named: "no radiating pain", "not serious"
 NEGATORS = frozenset({"no", "not", "never", "without", "zero", "nothing"})
 
+# words that say nothing about what is asked: never a term, never taken for a typo
+STOPWORDS = frozenset(
+    """a an the and or but if so of to in on at for with from by as into onto about after before during
+    my me i im i'm ive id you your yours we our they them their it its this that these those there here
+    be am is are was were been being do does did done doing have has had having get gets got getting
+    just really very quite bit lot lots also too then than now again ever even still much many some any
+    all every each such only own same other more most less least up down out off over under again further
+    can could should would will shall may might must cant dont doesnt didnt wont isnt arent wasnt im
+    what which who whom whose when where why how not no yes yeah ok okay pls please hey hi hello guys
+    like kind sort thing things stuff something anything one ones way lol haha tho though because while
+    feel feels felt think know want wanted make makes made go going went use using used try trying
+    anyone someone somebody anybody everyone people guy bro man mate dude""".split()
+)
+
+
+def contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """Whether `part` occurs in `phrase` as a run of whole words."""
+    n = len(part)
+    return any(phrase[i : i + n] == part for i in range(len(phrase) - n + 1))
+
 
 def clip(text: str) -> str:
     """A message cut to MAX_QUERY_CHARS, keeping its head and its tail."""

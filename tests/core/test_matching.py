@@ -336,6 +336,12 @@ def test_everyday_ways_of_asking_for_a_fix(matcher: Matcher, text: str, wanted: 
     assert answered(matcher, text) in wanted
 
 
+def test_a_phrase_that_contains_the_machine_names_the_machine(matcher: Matcher) -> None:
+    # "stop doing leg press" is one phrase (an alternative), and it still names the machine
+    assert "legpress" in matcher.analyse("should i just stop doing leg press altogether").concepts
+    assert answered(matcher, "should i just stop doing leg press altogether") in ALTERNATIVES
+
+
 def test_a_message_with_nothing_near_the_topic_is_no_partial_answer(matcher: Matcher) -> None:
     m = matcher.match("what's the weather like tomorrow")
     assert m.band == "none" and not m.partial and not m.alternatives
