@@ -9,18 +9,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
-
-from snowballstemmer import stemmer
 
 EVERYDAY_WORDS = Path(__file__).resolve().parent / "data" / "everyday.txt"
 _APOSTROPHES = str.maketrans({"’": "", "'": "", "`": "", "´": ""})
 _EMOJI_WORDS = str.maketrans(
     {"👣": " feet ", "🦶": " foot ", "🦵": " leg ", "🍑": " butt ", "🩺": " doctor "}
 )
-_SNOWBALL = stemmer("english")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # sentence ends, and commas, colons or "but" before a new clause that may be the one asking
 _CLAUSE_END = re.compile(
@@ -55,10 +52,20 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1)
+def _snowball() -> Callable[[str], str]:
+    """Snowball's English stemmer, imported at its first use: the package loads all its languages (14 ms),
+    and a one-off `ask` seldom meets a word it does not know."""
+    from snowballstemmer import stemmer
+
+    stem_word: Callable[[str], str] = stemmer("english").stemWord
+    return stem_word
+
+
 @lru_cache(maxsize=20000)
 def root(word: str) -> str:
     """The Snowball (Porter 2) stem: every form of a word has the same root ("twinging", "twinge")."""
-    return str(_SNOWBALL.stemWord(word))
+    return str(_snowball()(word))
 
 
 def split_sentences(text: str, question_words: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:

@@ -106,12 +106,14 @@ class Matcher:
         # leg press"): the anchors that can vouch for a message, inside the phrases of on-topic concepts
         off_topic_concepts = frozenset(c for rule in cfg.off_topic for c in rule.concepts)
         vouching = cfg.anchors - off_topic_concepts
-        inner = {k for k, c in self._phrases.items() if c in vouching}
-        self._named_inside: dict[tuple[str, ...], tuple[str, ...]] = {
-            key: tuple(sorted({self._phrases[k] for k in inner if contains(key, k)} - {concept}))
-            for key, concept in self._phrases.items()
-            if concept not in off_topic_concepts
-        }
+        inner = [k for k, c in self._phrases.items() if c in vouching]
+        inner_words = {w for k in inner for w in k}
+        self._named_inside: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for key, concept in self._phrases.items():
+            if len(key) > 1 and concept not in off_topic_concepts and inner_words.intersection(key):
+                named = {self._phrases[k] for k in inner if contains(key, k)} - {concept}
+                if named:
+                    self._named_inside[key] = tuple(sorted(named))
 
         # the knowledge base's own vocabulary: typo corrections only ever land on these words
         entry_words = {
@@ -129,12 +131,8 @@ class Matcher:
         self._vocab = frozenset(stem(w) for w in kb_words) | kb_words
         self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
-        # another form of a word the knowledge base knows ("twinging" for "twinge") is that word, not a typo
-        # of whichever word happens to be one edit away ("tingling")
-        self._by_stem: dict[str, str] = {}
-        for w in sorted(kb_words, key=lambda w: (len(w), w)):
-            if w.isalpha():
-                self._by_stem.setdefault(root(w), w)
+        self._kb_words = frozenset(kb_words)
+        self._root_index: dict[str, str] | None = None  # built at the first unknown word (see `_forms`)
 
         # index: every question (and title, keywords) of an entry is a document; entries are also scored
         # as a whole (their centroid), which generalises beyond the exact phrasings
@@ -220,11 +218,23 @@ class Matcher:
             self._typo_index = DeletionIndex(self._typo_targets)
         return self._typo_index
 
+    @property
+    def _forms(self) -> dict[str, str]:
+        """Root -> the shortest knowledge-base word with that root: another form of a word the knowledge
+        base knows ("twinging" for "twinge") is that word, not a typo of whichever word happens to be one
+        edit away ("tingling"). Built, like the typo index, at the first unknown word."""
+        if self._root_index is None:
+            self._root_index = {}
+            for w in sorted(self._kb_words, key=lambda w: (len(w), w)):
+                if w.isalpha():
+                    self._root_index.setdefault(root(w), w)
+        return self._root_index
+
     def _correct_uncached(self, word: str) -> str:
         """The closest knowledge-base word within 1 edit (2 for long words); ties go to the most similar."""
         if word in self._known or len(word) < 3 or not word.isalpha():
             return word
-        if (same := self._by_stem.get(root(word))) is not None:
+        if (same := self._forms.get(root(word))) is not None:
             return same
         max_edits = 1 if len(word) < 7 else 2
         candidates = self._typos.candidates(word, max_edits)
