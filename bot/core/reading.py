@@ -66,9 +66,18 @@ def weigh(
     """Each term's weight (its heaviest clause) and the concepts of the clauses that lead.
 
     A clause that asks leads when `leads_if` says its terms are enough to go on; "is that why?" points back
-    to the story instead, and then every clause counts in full."""
+    to the story instead, and then every clause counts in full. `asking` concepts (what a question asks
+    for: how often, what to do) count only in a clause that asks, when some clause does."""
     leads = [asks and leads_if(terms) for terms, asks in per_clause]
+    # some clauses ask and some do not: only then does a clause's asking say anything about its terms
+    some_ask = any(asks for _, asks in per_clause) and not all(asks for _, asks in per_clause)
     story = OTHER_SENTENCE_WEIGHT
+    tried: set[str] = set()
+    if some_ask and any(asks and "else" in terms for terms, asks in per_clause):
+        # "what else?": what the story names (stretching, planks) was tried and did not help; the question
+        # asks for something other than that
+        leads = [asks for _, asks in per_clause]
+        tried = {t for terms, asks in per_clause if not asks for t in terms if leads_if([t])}
     n_lead = len({t for (terms, _), lead in zip(per_clause, leads, strict=True) if lead for t in terms})
     n_story = sum(len(terms) for (terms, _), lead in zip(per_clause, leads, strict=True) if not lead)
     if any(leads) and n_story > LONG_STORY_TERMS:
@@ -76,14 +85,11 @@ def weigh(
         story *= max(MIN_STORY_SHARE, min(1.0, STORY_RATIO * n_lead / n_story))
     weights: dict[str, float] = {}
     asked: set[str] = set()
-    # a concept that says what is asked ("how often") names the person's routine in a clause that does not
-    # ask ("I train twice a week"), when another clause asks
-    some_ask = any(asks for _, asks in per_clause) and not all(asks for _, asks in per_clause)
     for (terms, asks), lead in zip(per_clause, leads, strict=True):
         factor = 1.0 if lead or not any(leads) else story
         for t in terms:
-            if some_ask and not asks and t[1:] in asking:
-                continue
+            if some_ask and not asks and (t[1:] in asking or t in tried):
+                continue  # "how often" in "I train twice a week" is the person's routine, not a question
             weights[t] = max(weights.get(t, 0.0), factor)
         if lead:
             asked.update(t[1:] for t in terms if t.startswith("@"))

@@ -342,6 +342,13 @@ def test_a_phrase_that_contains_the_machine_names_the_machine(matcher: Matcher) 
     assert answered(matcher, "should i just stop doing leg press altogether") in ALTERNATIVES
 
 
+def test_what_else_asks_for_something_other_than_what_the_story_tried(matcher: Matcher) -> None:
+    planks = "i already do planks every day and my back still hurts on the leg press. what else could it be?"
+    assert answered(matcher, planks) == "why-back-hurts"
+    stretches = "I stretch my hamstrings daily but the leg press still wrecks my lower back. anything else?"
+    assert answered(matcher, stretches) not in STRETCH
+
+
 def test_a_message_with_nothing_near_the_topic_is_no_partial_answer(matcher: Matcher) -> None:
     m = matcher.match("what's the weather like tomorrow")
     assert m.band == "none" and not m.partial and not m.alternatives
