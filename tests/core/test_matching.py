@@ -233,8 +233,8 @@ GYM_FLOOR = DATA / "gym-floor.yaml"  # stories with the question last, slang, no
 
 def test_accuracy_floor_on_realistic_chat_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, REALISTIC)
-    assert right / n_in >= 0.92 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
-    assert (right + abstained) / (n_in + n_off) >= 0.95
+    assert right / n_in >= 0.95 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert (right + abstained) / (n_in + n_off) >= 0.96
 
 
 def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> None:
@@ -244,7 +244,7 @@ def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> N
 
 def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, GYM_FLOOR)
-    assert right / n_in >= 0.85 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.87 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
 
 
 @pytest.mark.parametrize(
