@@ -19,7 +19,6 @@ from bot import __version__
 from bot.config import ConfigError, Settings, faq_path, load_settings
 from bot.content import cache
 from bot.content.model import KnowledgeBase
-from bot.content.problems import KnowledgeError
 from bot.core.dialogue import Dialogue
 from bot.core.matching import Match
 
@@ -35,6 +34,7 @@ def load_or_exit(path: Path, text: str | None = None) -> KnowledgeBase:
     """The knowledge base (parsed from `text` when given, else read from `path`), or every problem on
     stderr and exit status 1."""
     from bot.content.load import load_knowledge, parse_knowledge  # PyYAML: not needed with a cache
+    from bot.content.problems import KnowledgeError
 
     try:
         return load_knowledge(path) if text is None else parse_knowledge(text, str(path))

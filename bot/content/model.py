@@ -254,6 +254,18 @@ def _said(question: Question, option: Option) -> str:
 
 
 # ------------------------------------------------------------------------------------------- red flags
+# word groups of the `red_flags` section with a meaning of their own (the detector reads them; the loader
+# keeps them out of rules)
+NOT_GROUP = "not"
+IGNORE_GROUP = "ignore"
+# cue groups: words that take a sign back (bot.core.safety_text), never a sign themselves
+JOKE_GROUP = "joke"
+SERIOUS_GROUP = "serious"
+PAST_GROUP = "past"
+ONGOING_GROUP = "ongoing"
+CUE_GROUPS = frozenset({JOKE_GROUP, SERIOUS_GROUP, PAST_GROUP, ONGOING_GROUP})
+
+
 @dataclass(frozen=True)
 class RedFlag:
     """A warning sign: what it is called, and what the doctor should hear about it."""

@@ -30,8 +30,17 @@ from types import MappingProxyType
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.content.model import FALLBACK_URGENT, KnowledgeBase, RedFlag, RedFlagRules, Rule, Urgency
-from bot.content.red_flags import CUE_GROUPS, IGNORE_GROUP, NOT_GROUP
+from bot.content.model import (
+    CUE_GROUPS,
+    FALLBACK_URGENT,
+    IGNORE_GROUP,
+    NOT_GROUP,
+    KnowledgeBase,
+    RedFlag,
+    RedFlagRules,
+    Rule,
+    Urgency,
+)
 from bot.core.safety_text import Cue, split_clauses, taken_back
 from bot.replies import Button, Reply, bold, esc, italic, rows
 from bot.text import everyday_words
