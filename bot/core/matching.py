@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
-
 from bot.content.model import Entry, KnowledgeBase
 from bot.text import DeletionIndex, everyday_words, split_sentences, stem, tokens
 
@@ -230,6 +227,9 @@ class Matcher:
         """The closest knowledge-base word within 1 edit (2 for long words); ties go to the most similar."""
         if word in self._known or len(word) < 3 or not word.isalpha():
             return word
+        from rapidfuzz import fuzz, process  # loaded with the typo index: at the first unknown word
+        from rapidfuzz.distance import OSA
+
         max_edits = 1 if len(word) < 7 else 2
         candidates = self._typos.candidates(word, max_edits)
         if not candidates:
