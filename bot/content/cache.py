@@ -26,6 +26,7 @@ from bot import __version__
 T = TypeVar("T")
 MAGIC = b"legpress-bot compiled content 1\n"
 HASH_SIZE = 8  # importlib's source hash, the one hash-based .pyc files use
+KEY_SIZE = 2 * HASH_SIZE  # faq.yaml's bytes, and what built the value (see key_of)
 PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -66,44 +67,41 @@ def _debug(message: str, *args: object) -> None:
 
 def read(source_path: Path, source: bytes, directory: Path | None = None) -> object | None:
     """The value stored for exactly these faq.yaml bytes, or None (missing, stale, damaged, not ours)."""
-    path = _file_for(source_path, directory or cache_dir())
     try:
+        path = _file_for(source_path, directory or cache_dir())
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
             if st.st_mode & 0o022 or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
                 _debug("content cache %s: writable by others, not used", path)
                 return None
             blob = f.read()
+        # the magic line, the key, the payload's checksum, then the pickled payload
+        key, rest = blob[len(MAGIC) : len(MAGIC) + KEY_SIZE], blob[len(MAGIC) + KEY_SIZE :]
+        checksum, payload = rest[:HASH_SIZE], rest[HASH_SIZE:]
+        if not blob.startswith(MAGIC) or key != key_of(source):
+            _debug("content cache %s: built from another faq.yaml or another version", path)
+            return None
+        if checksum != source_hash(payload):
+            _debug("content cache %s: damaged", path)
+            return None
+        value: object = pickle.loads(payload)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        _debug("content cache %s: cannot read (%s)", path, exc)
-        return None
-    head = len(MAGIC) + 2 * HASH_SIZE
-    key, checksum, payload = blob[len(MAGIC) : head], blob[head : head + HASH_SIZE], blob[head + HASH_SIZE :]
-    if not blob.startswith(MAGIC) or key != key_of(source):
-        _debug("content cache %s: built from another faq.yaml or another version", path)
-        return None
-    if checksum != source_hash(payload):
-        _debug("content cache %s: damaged", path)
-        return None
-    try:
-        value: object = pickle.loads(payload)
-    except Exception as exc:  # a class that moved or changed shape: build it again
-        _debug("content cache %s: cannot be loaded (%s)", path, exc)
+    except Exception as exc:  # no home folder, unreadable, a class that moved: build it again
+        _debug("content cache for %s: not used (%s)", source_path, exc)
         return None
     return value
 
 
 def write(source_path: Path, source: bytes, value: object, directory: Path | None = None) -> None:
     """Store `value` as built from these faq.yaml bytes; failing is only logged at DEBUG."""
-    import tempfile
-
-    folder = directory or cache_dir()
-    path = _file_for(source_path, folder)
     try:
+        folder = directory or cache_dir()
+        path = _file_for(source_path, folder)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         payload = _dumps(value)
+        import tempfile  # only when writing: after an edit, or the first time
+
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as f:
@@ -112,8 +110,8 @@ def write(source_path: Path, source: bytes, value: object, directory: Path | Non
         except BaseException:
             os.unlink(temporary)
             raise
-    except Exception as exc:  # read-only home, full disk, a value that cannot be pickled
-        _debug("content cache %s: not written (%s)", path, exc)
+    except Exception as exc:  # no home folder, read-only, full disk, a value that cannot be pickled
+        _debug("content cache for %s: not written (%s)", source_path, exc)
 
 
 def cached(source_path: Path, source: bytes, build: Callable[[], T], kind: type[T]) -> T:
