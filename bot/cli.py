@@ -51,11 +51,14 @@ def compiled_dialogue(path: Path) -> Dialogue:
     unchanged (see bot.content.cache); otherwise parsed, validated and indexed, and cached for next time."""
     try:
         source = path.read_bytes()
-        text = source.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         return Dialogue.from_kb(load_or_exit(path))  # says what is wrong with the file
 
     def build() -> Dialogue:
+        try:
+            text = source.decode("utf-8")
+        except UnicodeDecodeError:
+            return Dialogue.from_kb(load_or_exit(path))  # says where the file is not UTF-8
         return Dialogue.from_kb(load_or_exit(path, text))
 
     return cache.cached(path, source, build, Dialogue)

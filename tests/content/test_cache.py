@@ -176,3 +176,12 @@ def test_a_cached_dialogue_answers_as_the_one_it_was_built_from(faq: Path, tmp_p
     loaded = cache.read(faq, faq.read_bytes(), folder)
     assert isinstance(loaded, Dialogue) and loaded is not built
     assert loaded.on_text(QUESTIONS[0], None).replies == answer.replies
+
+
+def test_a_faq_that_is_not_utf8_is_reported_and_not_cached(faq: Path, tmp_path: Path) -> None:
+    home = tmp_path / "cache"
+    faq.write_bytes(faq.read_bytes().replace(b"meta:", b"meta: \xff", 1))
+    r = ask(faq, home, "ask", QUESTIONS[0])
+    assert r.returncode == 1 and r.stdout == ""
+    assert f"{faq}: cannot read" in r.stderr and "utf-8" in r.stderr
+    assert cache_files(home) == []
