@@ -42,6 +42,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, read once at start-up; `.env.example` documents each one."""
+
     token: str = ""
     base_url: str = TELEGRAM_BASE_URL
     base_file_url: str = TELEGRAM_BASE_FILE_URL

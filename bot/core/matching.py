@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
-
 from bot.content.model import Entry, KnowledgeBase
 from bot.core.reading import NEGATORS, STOPWORDS, clauses, contains, weigh
 from bot.text import DeletionIndex, everyday_words, root, stem, tokens
@@ -236,6 +233,9 @@ class Matcher:
             return word
         if (same := self._forms.get(root(word))) is not None:
             return same
+        from rapidfuzz import fuzz, process  # loaded with the typo index: at the first unknown word
+        from rapidfuzz.distance import OSA
+
         max_edits = 1 if len(word) < 7 else 2
         candidates = self._typos.candidates(word, max_edits)
         if not candidates:
