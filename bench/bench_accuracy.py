@@ -21,7 +21,13 @@ DEFAULT_SETS = [
     *sorted((ROOT / "tests" / "data").glob("holdout*.yaml")),
     *(
         ROOT / "tests" / "data" / name
-        for name in ("labelled.yaml", "chat-realistic.yaml", "off-topic-partial.yaml", "gym-floor.yaml")
+        for name in (
+            "labelled.yaml",
+            "chat-realistic.yaml",
+            "off-topic-partial.yaml",
+            "gym-floor.yaml",
+            "forum-stories.yaml",
+        )
     ),
     *sorted((ROOT.parent / "shared" / "eval").glob("*.yaml")),
 ]
