@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Literal
 
 from bot.content.model import Entry, KnowledgeBase
-from bot.core.reading import NEGATORS, STOPWORDS, clauses, contains, weigh
+from bot.core.reading import NEGATORS, STOPWORDS, clauses, contains, said_fine, weigh
 from bot.text import DeletionIndex, everyday_words, root, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
@@ -102,6 +102,7 @@ class Matcher:
         # a phrase that contains the name of the machine also names it ("can I still leg press", "stop doing
         # leg press"): the anchors that can vouch for a message, inside the phrases of on-topic concepts
         off_topic_concepts = frozenset(c for rule in cfg.off_topic for c in rule.concepts)
+        self._markers = off_topic_concepts
         vouching = cfg.anchors - off_topic_concepts
         inner = [k for k, c in self._phrases.items() if c in vouching]
         inner_words = {w for k in inner for w in k}
@@ -254,7 +255,9 @@ class Matcher:
         while i < len(words):
             for key, concept in self._by_first.get(words[i], ()):
                 if tuple(words[i : i + len(key)]) == key:
-                    if not (i and words[i - 1] in NEGATORS):  # "no radiating pain", "not serious"
+                    # "no radiating pain", "not serious"; "my knees are fine" cannot make it about knees
+                    fine = concept in self._markers and said_fine(words, i + len(key))
+                    if not (i and words[i - 1] in NEGATORS) and not fine:
                         out.append("@" + concept)
                         out.extend("@" + c for c in self._named_inside.get(key, ()))
                     i += len(key)

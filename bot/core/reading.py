@@ -18,6 +18,12 @@ MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
 LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often names the condition
 # a concept right after one of these is denied, not named: "no radiating pain", "not serious"
 NEGATORS = frozenset({"no", "not", "never", "without", "zero", "nothing"})
+# a thing said to be fine is not what a message is about ("my hips feel fine", "knees are totally ok")
+FINE = frozenset({"fine", "ok", "okay", "alright", "good", "great", "healthy", "perfect"})
+_LINKING = frozenset(
+    """is are was were feel feels felt feeling seem seems seemed look looks be been have has totally
+    completely perfectly absolutely pretty really all both still actually honestly always""".split()
+)
 
 # words that say nothing about what is asked: never a term, never taken for a typo
 STOPWORDS = frozenset(
@@ -38,6 +44,16 @@ def contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
     """Whether `part` occurs in `phrase` as a run of whole words."""
     n = len(part)
     return any(phrase[i : i + n] == part for i in range(len(phrase) - n + 1))
+
+
+def said_fine(words: Sequence[str], after: int) -> bool:
+    """Whether the words from `after` on say that what came just before them is fine."""
+    for w in words[after : after + 4]:
+        if w in FINE:
+            return True
+        if w not in _LINKING:
+            return False
+    return False
 
 
 def clip(text: str) -> str:
