@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Literal
 
 from bot.content.model import Entry, KnowledgeBase
-from bot.core.reading import NEGATORS, STOPWORDS, clauses, contains, said_fine, weigh
+from bot.core.reading import STOPWORDS, clauses, contains, map_phrases, weigh
 from bot.text import DeletionIndex, everyday_words, root, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
@@ -250,24 +250,7 @@ class Matcher:
 
     def _concepts_and_words(self, words: Sequence[str]) -> list[str]:
         """Longest-phrase-first mapping of words to '@concept' terms; other words stay, stemmed."""
-        out: list[str] = []
-        i = 0
-        while i < len(words):
-            for key, concept in self._by_first.get(words[i], ()):
-                if tuple(words[i : i + len(key)]) == key:
-                    # "no radiating pain", "not serious"; "my knees are fine" cannot make it about knees
-                    fine = concept in self._markers and said_fine(words, i + len(key))
-                    if not (i and words[i - 1] in NEGATORS) and not fine:
-                        out.append("@" + concept)
-                        out.extend("@" + c for c in self._named_inside.get(key, ()))
-                    i += len(key)
-                    break
-            else:
-                w = words[i]
-                if w not in STOPWORDS and not w.isdigit():
-                    out.append(stem(w))
-                i += 1
-        return out
+        return map_phrases(words, self._by_first, self._phrases, self._named_inside, self._markers)
 
     def _words(self, text: str) -> list[str]:
         return [self._correct(w) for w in tokens(text)]

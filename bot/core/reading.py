@@ -7,9 +7,9 @@ must not drown a short question. Pure functions over the matcher's terms; the ma
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from bot.text import split_sentences
+from bot.text import split_sentences, stem
 
 MAX_QUERY_CHARS = 6000  # longer messages keep their head and tail: the question is usually in one of them
 OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
@@ -22,7 +22,8 @@ NEGATORS = frozenset({"no", "not", "never", "without", "zero", "nothing"})
 FINE = frozenset({"fine", "ok", "okay", "alright", "good", "great", "healthy", "perfect"})
 _LINKING = frozenset(
     """is are was were feel feels felt feeling seem seems seemed look looks be been have has totally
-    completely perfectly absolutely pretty really all both still actually honestly always""".split()
+    completely perfectly absolutely pretty really all both still actually honestly always so very super
+    quite kinda gets getting got get""".split()
 )
 
 # words that say nothing about what is asked: never a term, never taken for a typo
@@ -54,6 +55,44 @@ def said_fine(words: Sequence[str], after: int) -> bool:
         if w not in _LINKING:
             return False
     return False
+
+
+Phrase = tuple[str, ...]
+
+
+def map_phrases(
+    words: Sequence[str],
+    by_first: Mapping[str, Sequence[tuple[Phrase, str]]],
+    phrases: Mapping[Phrase, str],
+    named_inside: Mapping[Phrase, Sequence[str]],
+    markers: frozenset[str],
+) -> list[str]:
+    """Words as '@concept' terms, longest phrase first (`by_first`: phrases by their first word, longest
+    first); other words stay, stemmed. A concept right after a negator is denied ("no radiating pain"), a
+    marker of another subject said to be fine is dropped ("my knees are fine"), and a word describing what
+    came just before it reads as the phrase with the word first ("my back feels tight" is "tight back")."""
+    out: list[str] = []
+    i = 0
+    before: Phrase = ()  # the phrase just read, and where it ended
+    ended = -1
+    while i < len(words):
+        for key, concept in by_first.get(words[i], ()):
+            if tuple(words[i : i + len(key)]) == key:
+                if before and all(w in _LINKING for w in words[ended:i]):
+                    concept = phrases.get((*key, before[-1]), concept)
+                fine = concept in markers and said_fine(words, i + len(key))
+                if not (i and words[i - 1] in NEGATORS) and not fine:
+                    out.append("@" + concept)
+                    out.extend("@" + c for c in named_inside.get(key, ()))
+                i += len(key)
+                before, ended = key, i
+                break
+        else:
+            w = words[i]
+            if w not in STOPWORDS and not w.isdigit():
+                out.append(stem(w))
+            i += 1
+    return out
 
 
 def clip(text: str) -> str:

@@ -369,3 +369,37 @@ def test_a_follow_up_in_a_conversation_skips_the_gate_but_must_name_something(ma
     m = matcher.match("and what about stretching?", on_topic=True)
     assert m.band == "confident" and m.entry is not None and m.entry.id in STRETCH
     assert matcher.match("tell me more", on_topic=True).band == "none"
+
+
+# ------------------------------------------------------------------------- what a word is said about
+def test_a_body_part_said_to_be_fine_is_not_what_the_message_is_about(matcher: Matcher) -> None:
+    fine_knees = "my knees are fine, it's my lower back that aches after the leg press"
+    assert "other-joint" not in matcher.analyse(fine_knees).concepts
+    assert answered(matcher, fine_knees) == "why-back-hurts"
+    # the other way round, the message is about the knees, which the article does not cover
+    assert answered(matcher, "my back is totally fine but my knees hurt on the leg press") is None
+
+
+def test_a_word_after_what_it_describes_is_said_about_that(matcher: Matcher) -> None:
+    # "tight" after the back describes the back (a sore back), not the hamstrings' flexibility
+    back = matcher.analyse("my lower back feels tight after the leg press")
+    assert "tight" not in back.concepts and "pain" in back.concepts
+    assert answered(matcher, "my lower back feels tight after the leg press") not in HAMSTRING
+    assert answered(matcher, "my hamstrings are tight and my lower back hurts after leg press") in HAMSTRING
+
+
+def test_back_as_a_direction_is_not_the_lower_back(matcher: Matcher) -> None:
+    assert answered(matcher, "my neck hurts when I push my head back into the pad on the leg press") is None
+    assert "back" not in matcher.analyse("the pain came back").concepts
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("what can I try so the leg press stops hurting my back?", FORM),
+        ("should I take a few days off leg press so my back can settle?", {"modify-exercise"}),
+        ("do I push through my heels on the leg press? my lower back twinges", FORM),
+    ],
+)
+def test_more_everyday_ways_of_asking_what_to_do(matcher: Matcher, text: str, wanted: set[str]) -> None:
+    assert answered(matcher, text) in wanted
