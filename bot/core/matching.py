@@ -281,10 +281,16 @@ class Matcher:
         weak = bool(concepts & self.cfg.weak_subjects) and strangers == 0
         if not concepts & self.cfg.subjects and not paired and not weak:
             return "no subject"
-        for rule in self.cfg.off_topic:
-            if rule.applies(concepts):
-                return rule.name
-        return None
+        return self._rule_against(concepts)
+
+    def _companions(self, concepts: frozenset[str]) -> frozenset[str]:
+        """The anchors among `concepts` that vouch for a message, and what a question may ask about them."""
+        vouching = concepts & self._vouching
+        return vouching.union(*(self.cfg.pairs.get(c, ()) for c in vouching))
+
+    def _rule_against(self, concepts: frozenset[str]) -> str | None:
+        """The first off-topic rule that `concepts` meet."""
+        return next((rule.name for rule in self.cfg.off_topic if rule.applies(concepts)), None)
 
     # ---------------------------------------------------------------------------------------- ranking
     def rank(self, analysis: Analysis) -> list[Candidate]:
@@ -369,6 +375,11 @@ class Matcher:
         asked = analysis.asked
         if reason and asked & self._vouching and self.gate(asked, strangers=1) is None:
             reason = None  # the story mentions something else, but the question itself is on topic
+        elif not reason and asked & self._elsewhere and not asked & self._companions(analysis.concepts):
+            # the question itself is about something else ("… should I wear a belt for deadlifts too?"),
+            # unless it asks about the machine the story names ("should I do squats instead?"), or the
+            # story names what the article covers whatever the lift (a disc, a weak core)
+            reason = self._rule_against(asked | (analysis.concepts & self.cfg.subjects))
         if reason:
             return self._off_topic(analysis, reason)
         ranked = self.rank(analysis)

@@ -403,3 +403,16 @@ def test_back_as_a_direction_is_not_the_lower_back(matcher: Matcher) -> None:
 )
 def test_more_everyday_ways_of_asking_what_to_do(matcher: Matcher, text: str, wanted: set[str]) -> None:
     assert answered(matcher, text) in wanted
+
+
+def test_a_question_about_another_lift_is_not_answered_for_the_story_about_the_machine(
+    matcher: Matcher,
+) -> None:
+    belt = matcher.match("I leg press twice a week and I like it. Should I wear a belt for deadlifts too?")
+    assert belt.band == "none" and belt.partial
+    # asking for something instead of the machine is still about the machine
+    instead = "my lower back hurts on the leg press. should I do squats instead?"
+    assert answered(matcher, instead) in ALTERNATIVES
+    # a disc is what the article covers whatever the lift
+    disc = "I have a herniated disc and leg press is ok. can I still do squats?"
+    assert answered(matcher, disc) is not None
