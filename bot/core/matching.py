@@ -25,7 +25,7 @@ Band = Literal["confident", "unsure", "none"]
 
 WORD_WEIGHT_CAP = 1.2  # words outside the concept map never outweigh a concept
 CONCEPT_BOOST = 2.0
-MAX_UNSPECIFIC_TERMS = 12  # a longer message that names nothing specific is a story, not a plain complaint
+MAX_UNSPECIFIC_TERMS = 12  # more known terms, none specific: a story, not a plain complaint
 SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
 MAX_ALTERNATIVES = 3
 POSTINGS_LIMIT = 500  # candidates a single term may contribute (only bites on very large knowledge bases)
@@ -405,7 +405,7 @@ class Matcher:
         """On topic through two anchors (the leg press and the back), nothing rarer named, and nothing that
         points elsewhere ("my knees are fine and my back is fine, how do I make it harder")."""
         known = [t for t in analysis.terms if t in self._idf]
-        if len(analysis.terms) > MAX_UNSPECIFIC_TERMS or analysis.concepts & self._elsewhere:
+        if len(known) > MAX_UNSPECIFIC_TERMS or analysis.concepts & self._elsewhere:
             return False
         return len(analysis.concepts & self.cfg.anchors) >= 2 and not self._specific(known)
 

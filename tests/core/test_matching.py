@@ -416,3 +416,13 @@ def test_a_question_about_another_lift_is_not_answered_for_the_story_about_the_m
     # a disc is what the article covers whatever the lift
     disc = "I have a herniated disc and leg press is ok. can I still do squats?"
     assert answered(matcher, disc) is not None
+
+
+def test_when_in_the_story_is_not_how_long_it_hurts(matcher: Matcher) -> None:
+    # "for the first few weeks" dates the story; "for weeks" would say the pain will not go away
+    text = "leg press felt great for the first few weeks, now my lower back aches after each session. why?"
+    assert answered(matcher, text) == "why-back-hurts"
+
+
+def test_a_back_that_leaves_the_seat_is_a_form_question(matcher: Matcher) -> None:
+    assert answered(matcher, "on the leg press my lower back goes up from the seat, how do I fix it") in FORM
