@@ -70,7 +70,8 @@ def map_phrases(
     """Words as '@concept' terms, longest phrase first (`by_first`: phrases by their first word, longest
     first); other words stay, stemmed. A concept right after a negator is denied ("no radiating pain"), a
     marker of another subject said to be fine is dropped ("my knees are fine"), and a word describing what
-    came just before it reads as the phrase with the word first ("my back feels tight" is "tight back")."""
+    came just before it reads as the phrase of the two, either way round ("my back feels tight" is "tight
+    back", "my quads are really sore" is "quads sore")."""
     out: list[str] = []
     i = 0
     before: Phrase = ()  # the phrase just read, and where it ended
@@ -79,7 +80,7 @@ def map_phrases(
         for key, concept in by_first.get(words[i], ()):
             if tuple(words[i : i + len(key)]) == key:
                 if before and all(w in _LINKING for w in words[ended:i]):
-                    concept = phrases.get((*key, before[-1]), concept)
+                    concept = phrases.get((*key, before[-1])) or phrases.get((before[-1], *key), concept)
                 fine = concept in markers and said_fine(words, i + len(key))
                 if not (i and words[i - 1] in NEGATORS) and not fine:
                     out.append("@" + concept)

@@ -386,6 +386,9 @@ def test_a_word_after_what_it_describes_is_said_about_that(matcher: Matcher) -> 
     assert "tight" not in back.concepts and "pain" in back.concepts
     assert answered(matcher, "my lower back feels tight after the leg press") not in HAMSTRING
     assert answered(matcher, "my hamstrings are tight and my lower back hurts after leg press") in HAMSTRING
+    # sore quads or glutes are what the leg press is for, not the lower back it hurts
+    assert answered(matcher, "my quads are really sore after leg press") is None
+    assert answered(matcher, "my glutes are sore after leg press, is that normal") is None
 
 
 def test_back_as_a_direction_is_not_the_lower_back(matcher: Matcher) -> None:
