@@ -229,6 +229,7 @@ def test_a_very_large_knowledge_base_scores_questions_the_same_way(
 REALISTIC = DATA / "chat-realistic.yaml"  # long, rambling, slang, voice-to-text, non-native, one word
 OFF_OR_PARTIAL = DATA / "off-topic-partial.yaml"  # back pain in general, belts for other lifts, ...
 GYM_FLOOR = DATA / "gym-floor.yaml"  # stories with the question last, slang, non-native, general back pain
+FORUM = DATA / "forum-stories.yaml"  # forum stories with knees, hips, sciatica, other machines; look-alikes
 
 
 def test_accuracy_floor_on_realistic_chat_messages(matcher: Matcher) -> None:
@@ -244,7 +245,12 @@ def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> N
 
 def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, GYM_FLOOR)
-    assert right / n_in >= 0.87 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.94 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+
+
+def test_accuracy_floor_on_forum_stories(matcher: Matcher) -> None:
+    right, n_in, abstained, n_off = counts(matcher, FORUM)
+    assert right / n_in >= 0.91 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
 
 
 @pytest.mark.parametrize(
