@@ -248,9 +248,11 @@ class Matcher:
         best = max((w for w, d, _ in found if d == fewest), key=lambda w: (fuzz.ratio(word, w), w))
         return str(best)
 
-    def _concepts_and_words(self, words: Sequence[str]) -> list[str]:
-        """Longest-phrase-first mapping of words to '@concept' terms; other words stay, stemmed."""
-        return map_phrases(words, self._by_first, self._phrases, self._named_inside, self._markers)
+    def _concepts_and_words(self, words: Sequence[str], asks: bool = True) -> list[str]:
+        """Longest-phrase-first mapping of words to '@concept' terms; other words stay, stemmed. Only a
+        clause that does not ask can say that something is fine ("is my back ok?" asks about the back)."""
+        markers = frozenset() if asks else self._markers
+        return map_phrases(words, self._by_first, self._phrases, self._named_inside, markers)
 
     def _words(self, text: str) -> list[str]:
         return [self._correct(w) for w in tokens(text)]
@@ -260,7 +262,7 @@ class Matcher:
 
     def analyse(self, text: str) -> Analysis:
         found = clauses(text, self._question_words)
-        per_clause = [(self._concepts_and_words(self._words(s)), asks) for s, asks in found]
+        per_clause = [(self._concepts_and_words(self._words(s), asks), asks) for s, asks in found]
         weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints))
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)

@@ -68,10 +68,10 @@ def map_phrases(
     markers: frozenset[str],
 ) -> list[str]:
     """Words as '@concept' terms, longest phrase first (`by_first`: phrases by their first word, longest
-    first); other words stay, stemmed. A concept right after a negator is denied ("no radiating pain"), a
-    marker of another subject said to be fine is dropped ("my knees are fine"), and a word describing what
-    came just before it reads as the phrase of the two, either way round ("my back feels tight" is "tight
-    back", "my quads are really sore" is "quads sore")."""
+    first); other words stay, stemmed. A concept right after a negator is denied ("no radiating pain"), one
+    of `markers` said to be fine is dropped ("my knees are fine"), and a word describing what came just
+    before it reads as the phrase of the two, either way round ("my back feels tight" is "tight back", "my
+    quads are really sore" is "quads sore")."""
     out: list[str] = []
     i = 0
     before: Phrase = ()  # the phrase just read, and where it ended

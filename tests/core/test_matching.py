@@ -384,6 +384,8 @@ def test_a_body_part_said_to_be_fine_is_not_what_the_message_is_about(matcher: M
     assert answered(matcher, fine_knees) == "why-back-hurts"
     # the other way round, the message is about the knees, which the article does not cover
     assert answered(matcher, "my back is totally fine but my knees hurt on the leg press") is None
+    # a question about whether something is fine still asks about it
+    assert answered(matcher, "is my back ok to leg press?") == "why-back-hurts"
 
 
 def test_a_word_after_what_it_describes_is_said_about_that(matcher: Matcher) -> None:
