@@ -402,6 +402,7 @@ def test_a_word_after_what_it_describes_is_said_about_that(matcher: Matcher) -> 
 def test_back_as_a_direction_is_not_the_lower_back(matcher: Matcher) -> None:
     assert answered(matcher, "my neck hurts when I push my head back into the pad on the leg press") is None
     assert "back" not in matcher.analyse("the pain came back").concepts
+    assert "back" in matcher.analyse("I get back pain after the leg press").concepts
 
 
 @pytest.mark.parametrize(
