@@ -15,12 +15,14 @@ would).
 Printed per round: p50/p99/max from update to the last part of its reply, lost and duplicated replies (as
 bench_serving.py counts them), the CPU time of all replica processes together per wall second as a share of
 one core, the highest peak resident memory (VmHWM) of any one replica, the start-up time of the cluster,
-and how many posts the forwarder had to send again. The replicas have the bot's default leases
-(INTAKE_LEASE_SECONDS=10, POLLER_LEASE_SECONDS=6). Then the medians of the rounds for one replica and for
-three; then the search: three replicas at each of `--rates` for `--search-seconds`, until p99 reaches 1 s,
-something is lost or the rate is not met. Without a mechanism that shares the work between replicas, three
-replicas show lost and duplicated replies (a check tapped through one replica is unknown to the next):
-that is what this measures too.
+how many posts the forwarder had to send again, the CPU share of the PostgreSQL server, and that of this
+process (the fake Bot API, the forwarder and the people: near 100 % it is the limit, not the bot). The
+replicas have the bot's default leases (INTAKE_LEASE_SECONDS=10, POLLER_LEASE_SECONDS=6).
+
+Then the medians of the rounds for one replica and for three; then the search: three replicas at each of
+`--rates` for `--search-seconds`, until p99 reaches 1 s, something is lost or the rate is not met. Without
+a mechanism that shares the work between replicas, three replicas show lost and duplicated replies (a
+check tapped through one replica is unknown to the next): that is what this measures too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -48,8 +51,37 @@ from replicas import Cluster, Forwarder, chat_of  # noqa: E402
 SUSTAINED_P99_MS = 1000.0
 # the leases the bot has by default (the tests shorten them); a bot without leases ignores them
 LEASES = {"INTAKE_LEASE_SECONDS": "10", "POLLER_LEASE_SECONDS": "6"}
-COLUMNS = (*SERVING_COLUMNS, ("retries", "retries", "{:.0f}"))
+COLUMNS = (
+    *SERVING_COLUMNS,
+    ("retries", "retries", "{:.0f}"),
+    ("db_pct", "db %", "{:.1f}"),
+    ("driver_pct", "driver %", "{:.1f}"),
+)
 RATE_MET = 0.95  # a step counts as sustained only if at least this share of its rate was sent
+
+
+def database_cpu_seconds(port: int) -> float:
+    """CPU time of the PostgreSQL server on `port`: its postmaster (with the children it has reaped) and
+    the children alive now (the connections' backends, the background workers)."""
+    parents: dict[int, int] = {}
+    master: int | None = None
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid = int(stat.parent.name)
+            parents[pid] = int(fields[1])
+            command = (stat.parent / "cmdline").read_bytes()
+            if b"postgres" in command and f"port={port}".encode() in command:
+                master = pid
+    if master is None:
+        return float("nan")
+    total = 0.0
+    for pid in [master, *(p for p, parent in parents.items() if parent == master)]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks = fields[11:15] if pid == master else fields[11:13]  # utime stime (cutime cstime)
+            total += sum(int(t) for t in ticks) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 class WebhookServer(Server):
@@ -98,8 +130,10 @@ async def one_round(
             async with Forwarder(cluster.urls) as forwarder:
                 fake.forwarder = forwarder
                 cpu0, wall0 = sum(map(cpu_seconds, pids)), time.perf_counter()
+                driver0, db0 = cpu_seconds(os.getpid()), database_cpu_seconds(pg.port)
                 sent, skipped = await crowd.pace(rate, seconds)
                 cpu1, wall1 = sum(map(cpu_seconds, pids)), time.perf_counter()
+                driver1, db1 = cpu_seconds(os.getpid()), database_cpu_seconds(pg.port)
                 await crowd.settle()
                 peak = max(map(peak_rss_mb, pids))
                 retries = forwarder.retries
@@ -121,6 +155,8 @@ async def one_round(
         start_s=start_s,
         tracebacks=float(tracebacks),
         retries=float(retries),
+        driver_pct=100 * (driver1 - driver0) / (wall1 - wall0),
+        db_pct=100 * (db1 - db0) / (wall1 - wall0),
     )
     return result
 

@@ -35,6 +35,7 @@ PUBLIC_URL = "https://bot.example.org/hook"  # behind a TLS proxy, as in product
 SECRET = "replica-test-secret"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 LEASES = {"INTAKE_LEASE_SECONDS": "2", "POLLER_LEASE_SECONDS": "2"}
+STARTED = "Started @"  # the log line of a bot that has started (bot.telegram.app)
 SLOTS = 4  # updates one replica handles at once (bot.telegram.ordering.PerChatUpdateProcessor.SLOTS)
 
 
@@ -106,11 +107,16 @@ class Cluster:
         await asyncio.gather(*(r.start() for r in self.replicas))
         if self.webhook:
             names = {r.name for r in self.replicas}
-            await until(
+            ready = await until(
                 lambda: names <= {c.client for c in self.fake.calls[before:] if c.method == "setWebhook"}
             )
-        else:
-            await until(lambda: any(p.client for p in self.fake.polls))
+        else:  # each has logged its start, and one of them polls
+            ready = await until(
+                lambda: (
+                    all(STARTED in r.log for r in self.replicas) and any(p.client for p in self.fake.polls)
+                )
+            )
+        assert ready, f"the replicas did not start:\n{self.log[-3000:]}"
 
     async def stop(self) -> None:
         await asyncio.gather(*(r.stop() for r in self.replicas if r.proc is not None))
