@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import dataclasses
 import itertools
 import json
 import time
@@ -54,7 +53,6 @@ class Call:
     params: Json
     content_type: str = "application/x-www-form-urlencoded"  # how the request body was encoded
     client: str = ""  # the name in the address the call came to (`FakeTelegram.base_url_for`)
-    at: float = 0.0  # time.monotonic() when the call was recorded
 
     @property
     def text(self) -> str:
@@ -347,7 +345,6 @@ class FakeTelegram:
         return params
 
     async def _record(self, call: Call) -> None:
-        call = dataclasses.replace(call, at=time.monotonic())
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()

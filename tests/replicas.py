@@ -70,10 +70,6 @@ class Replica(BotProcess):
         return self.proc.pid
 
     @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
-
-    @property
     def log(self) -> str:
         return self.stderr.decode(errors="replace")
 
