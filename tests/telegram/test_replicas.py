@@ -4,6 +4,7 @@ Webhook mode: a round-robin forwarder that retries as Telegram does sends each u
 in turn; one replica is killed with SIGKILL in the middle of a burst, and every message still gets its
 reply, in order per person, with at most the replies that were on their way at the kill sent twice. A check
 moves from replica to replica tap by tap, and two taps on one check at two replicas at once move it once.
+Questions asked through three replicas all reach the one question log.
 Polling mode: only one replica polls (the fake Bot API answers a second consumer with 409, as Telegram
 does); when it is killed while it answers what it fetched, another takes over within 10 s and nothing is
 lost, neither what the dead one had fetched nor what was sent while nobody polled.
@@ -19,6 +20,7 @@ import itertools
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from fakebot import Call, FakeTelegram, Json, private_chat, user
 from helpers import CAUSE_PATHS, NONE
@@ -206,6 +208,46 @@ async def test_two_taps_on_one_check_at_two_replicas_at_once_move_it_once(
             assert f"Quick check · 6/{CHECK_STEPS}" in await casey.tap(path[4], through=r3)
     finally:
         await cluster.stop()
+    assert not tracebacks(cluster.replicas), cluster.log[-4000:]
+
+
+# ------------------------------------------------------------------------------------ the question log
+QUESTIONS = (
+    "why does my back hurt after leg press?",
+    "where should my feet go on the platform",
+    "how often should I stretch my hamstrings?",
+)
+
+
+async def test_questions_asked_through_three_replicas_are_all_in_one_question_log(
+    fake: FakeTelegram, cluster: Cluster, database_url: str
+) -> None:
+    people = [user(6000 + i, f"L{i}") for i in range(30)]
+    await cluster.start()
+    try:
+        before = len(fake.calls)
+        updates = [
+            {
+                "update_id": 600_000 + i,
+                "message": fake.message(private_chat(p), p, QUESTIONS[i % len(QUESTIONS)]),
+            }
+            for i, p in enumerate(people)
+        ]
+        async with Forwarder(cluster.urls) as forwarder:
+            await forwarder.post_all(updates)
+        answered = {p["id"] for p in people}
+        await until_done_or_still(
+            fake,
+            lambda: answered <= {c.chat_id for c in fake.calls[before:] if c.method == "sendMessage"},
+            STILL,
+        )
+    finally:
+        await cluster.stop()  # each replica writes what it has not written yet
+    with psycopg.connect(database_url) as conn:
+        logged, people_logged = conn.execute(
+            "SELECT count(*), count(DISTINCT user_hash) FROM analytics_questions"
+        ).fetchone() or (0, 0)
+    assert (logged, people_logged) == (len(people), len(people))
     assert not tracebacks(cluster.replicas), cluster.log[-4000:]
 
 
