@@ -5,6 +5,8 @@ runs, one after another in an order that alternates from round to round:
 
 - `legpress-bot ask QUESTION`: the venv's console script, as people run it;
 - `python -m bot ask QUESTION`;
+- `legpress-bot ask QUESTION` with its compiled-content cache unusable (XDG_CACHE_HOME is a file), so that
+  faq.yaml is parsed, validated and indexed as on the first run after an edit;
 - the stand-in: a Python process that reads faq.yaml with PyYAML's C loader, collects the entries'
   questions, runs rapidfuzz's `process.extractOne` over them for the same question and prints the result.
 
@@ -14,7 +16,9 @@ imported here. `--imports` adds the modules that dominate the `ask` path's start
 `python -X importtime -m bot ask` (the median of a few runs): the top-level packages by the import time of
 all their modules, the slowest single modules, and which heavy packages (PTB, httpx, sqlite3, the report's
 matplotlib...) the ask path loads at all, and through which modules. `--profile` adds a cProfile of one
-`python -m bot ask`: where the rest of the time goes (reading faq.yaml, building the matcher).
+`python -m bot ask`: where the rest of the time goes (reading the compiled-content cache; without one,
+reading faq.yaml and building the matcher). Both see the cache the first run wrote, as a person's second
+`ask` does.
 """
 
 from __future__ import annotations
@@ -48,19 +52,32 @@ print(process.extractOne(sys.argv[2], questions))
 """
 
 
+NO_CACHE = "ask, no cache"
+
+
 def commands(question: str) -> dict[str, list[str]]:
     script = Path(sys.executable).parent / "legpress-bot"
     return {
         "legpress-bot ask": [str(script), "ask", question],
         "python -m bot ask": [sys.executable, "-m", "bot", "ask", question],
+        NO_CACHE: [str(script), "ask", question],
         "stand-in": [sys.executable, "-c", STAND_IN, str(FAQ), question],
     }
 
 
-def environment() -> dict[str, str]:
+def environment(cwd: str) -> dict[str, str]:
+    """The bot's compiled-content cache in the benchmark's own folder: the first run writes it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "PYTHON"))}
     env["FAQ_PATH"] = str(FAQ)
+    env["XDG_CACHE_HOME"] = str(Path(cwd) / "cache")
     return env
+
+
+def without_cache(cwd: str, env: dict[str, str]) -> dict[str, str]:
+    """A cache folder that cannot be made (a file is in its place): nothing is read or written."""
+    blocked = Path(cwd) / "no-cache"
+    blocked.write_text("not a folder\n")
+    return {**env, "XDG_CACHE_HOME": str(blocked)}
 
 
 def timed(argv: list[str], cwd: str, env: dict[str, str]) -> float:
@@ -151,17 +168,18 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="also print where the ask path's time goes")
     args = ap.parse_args()
     runs = commands(args.question)
-    env = environment()
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as cwd:  # no .env of the repository's
-        for argv in runs.values():
-            timed(argv, cwd, env)  # warm the file cache and the bytecode
+        env = environment(cwd)
+        envs = {name: without_cache(cwd, env) if name == NO_CACHE else env for name in runs}
+        for name, argv in runs.items():
+            timed(argv, cwd, envs[name])  # warm the file cache and the bytecode, write the content cache
         times: dict[str, list[float]] = {name: [] for name in runs}
         print(f"{args.rounds} rounds of {len(runs)} processes, order alternating; ms from start to exit")
         print(f"{'round':<8}" + "".join(f"{name:>20}" for name in runs))
         for i in range(args.rounds):
             order = list(runs) if i % 2 == 0 else list(reversed(runs))
             for name in order:
-                times[name].append(timed(runs[name], cwd, env) * 1000)
+                times[name].append(timed(runs[name], cwd, envs[name]) * 1000)
             print(f"{i + 1:<8}" + "".join(f"{times[name][-1]:>20.1f}" for name in runs), flush=True)
         median = {name: statistics.median(t) for name, t in times.items()}
         print(f"{'median':<8}" + "".join(f"{median[name]:>20.1f}" for name in runs))

@@ -11,16 +11,14 @@ A damaged database is moved aside, not wiped (see bot.storage.database).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 from bot import __version__
 from bot.config import ConfigError, Settings, faq_path, load_settings
-from bot.content.load import load_knowledge
+from bot.content import cache
 from bot.content.model import KnowledgeBase
-from bot.content.problems import KnowledgeError
 from bot.core.dialogue import Dialogue
 from bot.core.matching import Match
 
@@ -32,16 +30,38 @@ def fail(message: str, status: int = 2) -> int:
     return status
 
 
-def load_or_exit(path: Path) -> KnowledgeBase:
-    """The knowledge base, or every problem on stderr and exit status 1."""
+def load_or_exit(path: Path, text: str | None = None) -> KnowledgeBase:
+    """The knowledge base (parsed from `text` when given, else read from `path`), or every problem on
+    stderr and exit status 1."""
+    from bot.content.load import load_knowledge, parse_knowledge  # PyYAML: not needed with a cache
+    from bot.content.problems import KnowledgeError
+
     try:
-        return load_knowledge(path)
+        return load_knowledge(path) if text is None else parse_knowledge(text, str(path))
     except KnowledgeError as exc:
         for p in exc.problems:
             print(p, file=sys.stderr)
         n = len(exc.problems)
         print(f"{path}: {n} problem{'s' if n != 1 else ''}; nothing loaded", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def compiled_dialogue(path: Path) -> Dialogue:
+    """The core for faq.yaml, read from the compiled-content cache while faq.yaml and the code are
+    unchanged (see bot.content.cache); otherwise parsed, validated and indexed, and cached for next time."""
+    try:
+        source = path.read_bytes()
+    except OSError:
+        return Dialogue.from_kb(load_or_exit(path))  # says what is wrong with the file
+
+    def build() -> Dialogue:
+        try:
+            text = source.decode("utf-8")
+        except UnicodeDecodeError:
+            return Dialogue.from_kb(load_or_exit(path))  # says where the file is not UTF-8
+        return Dialogue.from_kb(load_or_exit(path, text))
+
+    return cache.cached(path, source, build, Dialogue)
 
 
 def match_json(query: str, m: Match, urgent: bool = False, red_flag: str | None = None) -> dict[str, object]:
@@ -84,11 +104,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     if not args.question and sys.stdin.isatty():
         return fail(ASK_HINT)  # nothing piped in: say how, rather than wait for a line
-    dialogue = Dialogue.from_kb(load_or_exit(faq_path(args.faq)))
+    dialogue = compiled_dialogue(faq_path(args.faq))
     width = terminal_width(sys.stdout)
 
     def one(q: str) -> str:
         if args.json:
+            import json
+
             m = dialogue.matcher.match(q)
             flag = dialogue.read(q)[0]
             sign = flag.id if flag is not None else None
@@ -146,7 +168,7 @@ def chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.storage.question_log import QuestionLog
     from bot.terminal import TerminalChat
 
-    dialogue = Dialogue.from_kb(load_or_exit(faq_source(settings, args)))
+    dialogue = compiled_dialogue(faq_source(settings, args))
     try:
         question_log: QuestionLog | None = QuestionLog.open(
             settings.data_dir, retention_days=settings.retention_days, database_url=settings.database_url

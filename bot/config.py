@@ -42,6 +42,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, read once at start-up; `.env.example` documents each one."""
+
     token: str = ""
     base_url: str = TELEGRAM_BASE_URL
     base_file_url: str = TELEGRAM_BASE_FILE_URL
@@ -57,6 +59,9 @@ class Settings:
     retention_days: int = 90  # questions, feedback and check outcomes older than this are removed
     log_content: bool = False  # message texts and names in the DEBUG log (LOG_CONTENT=1)
     database_url: str = ""  # postgresql://…: the state and the intake on PostgreSQL instead of DATA_DIR
+    # replicas on one database: how long a dead replica's chats, and its polling, wait to be taken over
+    intake_lease_seconds: float = 10.0
+    poller_lease_seconds: float = 6.0
 
     @property
     def webhook(self) -> bool:
@@ -174,6 +179,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     if not retention_raw.isdigit() or int(retention_raw) < 1:
         raise ConfigError(f"RETENTION_DAYS must be a whole number of days, at least 1, not {retention_raw!r}")
     faq = get("FAQ_PATH")
+    leases = {name: seconds(name, get(name, default)) for name, default in LEASES.items()}
     return Settings(
         token=get("TELEGRAM_BOT_TOKEN"),
         base_url=check_base_url("TELEGRAM_BASE_URL", get("TELEGRAM_BASE_URL", TELEGRAM_BASE_URL)),
@@ -192,4 +198,20 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         retention_days=int(retention_raw),
         log_content=get("LOG_CONTENT", "0").lower() in ("1", "true", "yes", "on"),
         database_url=check_database_url(get("DATABASE_URL")),
+        intake_lease_seconds=leases["INTAKE_LEASE_SECONDS"],
+        poller_lease_seconds=leases["POLLER_LEASE_SECONDS"],
     )
+
+
+LEASES = {"INTAKE_LEASE_SECONDS": "10", "POLLER_LEASE_SECONDS": "6"}
+
+
+def seconds(name: str, raw: str) -> float:
+    """A lease length: a number of seconds from 1 to 300 (shorter would lapse between renewals)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 300:
+        raise ConfigError(f"{name} must be a number of seconds from 1 to 300, not {raw!r}")
+    return value

@@ -8,7 +8,6 @@ terminal is one person in one private chat), so `legpress-bot report` sees the t
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import shutil
 import sys
@@ -27,7 +26,6 @@ from bot.replies import Button, Reply, to_plain
 if TYPE_CHECKING:  # the log is opened by the command line; `ask` never loads sqlite3
     from bot.storage.question_log import QuestionLog
 
-log = logging.getLogger("bot.terminal")
 T = TypeVar("T")
 
 PERSON = 0  # the one person at this terminal, as the question log counts people and chats
@@ -109,7 +107,9 @@ class TerminalLog:
         try:
             return work(self.question_log)
         except Exception:  # the log must never cost the person their answer
-            log.warning("question log: could not record %s", what, exc_info=True)
+            import logging  # not loaded by `ask`, which never writes the question log
+
+            logging.getLogger(__name__).warning("question log: could not record %s", what, exc_info=True)
             return None
 
     def answered(self, text: str | None, outcome: Outcome) -> None:

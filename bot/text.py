@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,6 +50,22 @@ def stem(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+@lru_cache(maxsize=1)
+def _snowball() -> Callable[[str], str]:
+    """Snowball's English stemmer, imported at its first use: the package loads all its languages (14 ms),
+    and a one-off `ask` seldom meets a word it does not know."""
+    from snowballstemmer import stemmer
+
+    stem_word: Callable[[str], str] = stemmer("english").stemWord
+    return stem_word
+
+
+@lru_cache(maxsize=20000)
+def root(word: str) -> str:
+    """The Snowball (Porter 2) stem: every form of a word has the same root ("twinging", "twinge")."""
+    return str(_snowball()(word))
 
 
 def split_sentences(text: str, question_words: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:

@@ -13,7 +13,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "bot" / "faq.yaml"
 PROCESSED_GROUP = 1_000  # after every handler group of the bot
 WAIT = 10.0  # an upper bound only: a test that reaches it has failed
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _content_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every `legpress-bot` the tests start keeps its compiled content in a folder of the session's own,
+    not in the ~/.cache of the person running them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
 
 
 @functools.cache
@@ -162,6 +171,7 @@ async def stop_bot(harness: Harness) -> None:
         await harness.poller.stop()
     if app.running:
         await app.stop()
+    await inbox_of(app).stop_keeping()
     await app.shutdown()
     if app.post_shutdown is not None:
         await app.post_shutdown(app)  # as run_polling does: closes the question log

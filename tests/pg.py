@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.intake import Intake, SqliteIntake
+from bot.storage.backends import intake_for
+from bot.storage.intake import Intake
 from bot.storage.state import SqliteStorage, Storage
 
 SERVER_USER = "postgres"
@@ -148,12 +149,7 @@ class Backend:
         return PostgresStorage(self.place)
 
     def intake(self, storage: Storage) -> Intake:
-        if isinstance(storage, SqliteStorage):
-            return SqliteIntake(storage)
-        from bot.storage.postgres import PostgresIntake, PostgresStorage
-
-        assert isinstance(storage, PostgresStorage)
-        return PostgresIntake(storage)
+        return intake_for(storage)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -157,3 +157,24 @@ def test_ask_and_check_start_without_the_telegram_door_or_the_report() -> None:
         )
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip().splitlines()[-1] == "LOADED []", (args, r.stdout)
+
+
+def test_a_misspelled_question_is_answered_as_the_well_spelled_one() -> None:
+    """Typo correction (and the fuzzy matching it needs) is loaded at the first word the bot does not know:
+    a well-spelled one-off question goes without it, a misspelled one gets the same answer."""
+    probe = (
+        "import json, sys; from bot.cli import main; main(['ask', '--json', sys.argv[1]]); "
+        "print(json.dumps('rapidfuzz' in sys.modules))"
+    )
+    found = {}
+    for question in ("why does my back hurt after leg press?", "why does my bakc hurt aftr leg prss?"):
+        r = subprocess.run(
+            [sys.executable, "-c", probe, question], capture_output=True, text=True, cwd=ROOT, timeout=60
+        )
+        assert r.returncode == 0, r.stderr
+        answer, loaded = (json.loads(line) for line in r.stdout.strip().splitlines())
+        found[question] = (answer["id"], answer["band"], loaded)
+    assert list(found.values()) == [
+        ("why-back-hurts", "confident", False),
+        ("why-back-hurts", "confident", True),
+    ]

@@ -158,7 +158,8 @@ def test_the_readme_quick_start_stays_two_commands_and_deploy_is_documented() ->
         "deploy/legpress-bot.service",
         "DATA_DIR",
         "compose.postgres.yaml",
-        "one replica per database",
+        "several replicas",
+        "--scale bot=2",
         "storage copy --to",
     ):
         assert needed in deploy, needed

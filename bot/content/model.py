@@ -24,6 +24,8 @@ FALLBACK_URGENT = (
 # ------------------------------------------------------------------------------------- entries and meta
 @dataclass(frozen=True)
 class Meta:
+    """The `meta` section: who the bot is, the article it answers from, and its disclaimer."""
+
     bot_name: str
     source_title: str
     disclaimer: str
@@ -35,6 +37,8 @@ class Meta:
 
 @dataclass(frozen=True)
 class Entry:
+    """One cause, fix or FAQ: the questions it answers (the canonical one first) and its answer."""
+
     id: str
     kind: str
     title: str
@@ -64,6 +68,8 @@ class GateRule:
 
 @dataclass(frozen=True)
 class MatchingConfig:
+    """The `matching` section: thresholds, the concept map and the topic gate the matcher works with."""
+
     confident: float = 55.0
     unsure: float = 30.0
     margin: float = 8.0
@@ -102,6 +108,8 @@ class SmallTalk:
 
 @dataclass(frozen=True)
 class KnowledgeBase:
+    """The whole faq.yaml, validated: what every part of the bot reads, never changed while in use."""
+
     path: str
     meta: Meta
     entries: tuple[Entry, ...]
@@ -124,6 +132,8 @@ class KnowledgeBase:
 # ------------------------------------------------------------------------------------- the guided check
 @dataclass(frozen=True)
 class Option:
+    """One answer to a check question, and the points it gives each cause."""
+
     id: str
     label: str
     weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
@@ -132,6 +142,8 @@ class Option:
 
 @dataclass(frozen=True)
 class Question:
+    """One question of the guided check, with its answers in the order they are shown."""
+
     id: str
     text: str
     options: tuple[Option, ...]
@@ -161,6 +173,8 @@ class CauseResult:
 
 @dataclass(frozen=True)
 class Questionnaire:
+    """The `questionnaire` section: the guided check's questions and what it says about each cause."""
+
     questions: tuple[Question, ...]
     causes: tuple[CauseResult, ...] = ()
     per_run: int = 6
@@ -195,6 +209,8 @@ class Questionnaire:
 
 @dataclass(frozen=True)
 class Ranked:
+    """A cause as the check's result lists it: its points and the answers that gave them."""
+
     cause: CauseResult
     score: float
     because: tuple[str, ...]  # labels of the answers that pointed to it
@@ -238,6 +254,18 @@ def _said(question: Question, option: Option) -> str:
 
 
 # ------------------------------------------------------------------------------------------- red flags
+# word groups of the `red_flags` section with a meaning of their own (the detector reads them; the loader
+# keeps them out of rules)
+NOT_GROUP = "not"
+IGNORE_GROUP = "ignore"
+# cue groups: words that take a sign back (bot.core.safety_text), never a sign themselves
+JOKE_GROUP = "joke"
+SERIOUS_GROUP = "serious"
+PAST_GROUP = "past"
+ONGOING_GROUP = "ongoing"
+CUE_GROUPS = frozenset({JOKE_GROUP, SERIOUS_GROUP, PAST_GROUP, ONGOING_GROUP})
+
+
 @dataclass(frozen=True)
 class RedFlag:
     """A warning sign: what it is called, and what the doctor should hear about it."""
@@ -261,6 +289,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Sign:
+    """A warning sign and the rules that recognise it in a message."""
+
     flag: RedFlag
     rules: tuple[Rule, ...]
     examples: tuple[str, ...] = ()

@@ -13,6 +13,8 @@ CONCEPT_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 @dataclass(frozen=True)
 class Problem:
+    """One mistake in a content file, where an editor finds it: file, line, entry and field."""
+
     file: str
     line: int | None
     entry: str | None

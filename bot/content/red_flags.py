@@ -10,18 +10,22 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any, cast
 
-from bot.content.model import FALLBACK_URGENT, URGENCIES, Level, RedFlag, RedFlagRules, Rule, Sign, Urgency
+from bot.content.model import (
+    CUE_GROUPS,
+    FALLBACK_URGENT,
+    IGNORE_GROUP,
+    NOT_GROUP,
+    URGENCIES,
+    Level,
+    RedFlag,
+    RedFlagRules,
+    Rule,
+    Sign,
+    Urgency,
+)
 from bot.content.problems import CONCEPT_RE, Bad, Report, each_item
 from bot.text import normalise
 
-NOT_GROUP = "not"
-IGNORE_GROUP = "ignore"
-# cue groups: words that take a sign back (bot.core.safety_text), never a sign themselves
-JOKE_GROUP = "joke"
-SERIOUS_GROUP = "serious"
-PAST_GROUP = "past"
-ONGOING_GROUP = "ongoing"
-CUE_GROUPS = frozenset({JOKE_GROUP, SERIOUS_GROUP, PAST_GROUP, ONGOING_GROUP})
 SECTION_KEYS = {"urgent", "tell_doctor", "words", "signs", "levels"}
 SIGN_KEYS = {"id", "label", "tell", "when", "urgency", "why", "examples", "history"}
 RULE_KEYS = {"all", "near", "unless", "urgency"}

@@ -17,21 +17,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
-
 from bot.content.model import Entry, KnowledgeBase
-from bot.text import DeletionIndex, everyday_words, split_sentences, stem, tokens
+from bot.core.reading import NEGATORS, STOPWORDS, clauses, contains, weigh
+from bot.text import DeletionIndex, everyday_words, root, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
 
-MAX_QUERY_CHARS = 6000  # longer messages keep their head and tail: the question is usually in one of them
 WORD_WEIGHT_CAP = 1.2  # words outside the concept map never outweigh a concept
 CONCEPT_BOOST = 2.0
-OTHER_SENTENCE_WEIGHT = 0.7  # sentences that tell a story, beside the one that asks
-STORY_RATIO = 2.0  # a story with more than this many terms per term of the question weighs less...
-MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
-LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often names the condition
 MAX_UNSPECIFIC_TERMS = 12  # a longer message that names nothing specific is a story, not a plain complaint
 SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
 MAX_ALTERNATIVES = 3
@@ -47,27 +40,6 @@ DOC_SHARE = 0.5  # score = this share from the closest single question, the rest
 def idf(n_entries: int, df: int) -> float:
     """Rarity of a term across entries: near zero for words every entry uses (leg press, back)."""
     return math.log((n_entries + 1) / df)
-
-
-_STOPWORDS = frozenset(
-    """a an the and or but if so of to in on at for with from by as into onto about after before during
-    my me i im i'm ive id you your yours we our they them their it its this that these those there here
-    be am is are was were been being do does did done doing have has had having get gets got getting
-    just really very quite bit lot lots also too then than now again ever even still much many some any
-    all every each such only own same other more most less least up down out off over under again further
-    can could should would will shall may might must cant dont doesnt didnt wont isnt arent wasnt im
-    what which who whom whose when where why how not no yes yeah ok okay pls please hey hi hello guys
-    like kind sort thing things stuff something anything one ones way lol haha tho though because while
-    feel feels felt think know want wanted make makes made go going went use using used try trying
-    anyone someone somebody anybody everyone people guy bro man mate dude""".split()
-)
-
-
-def _clip_query(text: str) -> str:
-    if len(text) <= MAX_QUERY_CHARS:
-        return text
-    head = MAX_QUERY_CHARS * 2 // 3
-    return text[:head] + "\n" + text[-(MAX_QUERY_CHARS - head) :]
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
@@ -127,6 +99,18 @@ class Matcher:
         for key, concept in sorted(self._phrases.items(), key=lambda kv: -len(kv[0])):
             self._by_first[key[0]].append((key, concept))
         self._question_words = cfg.question_words
+        # a phrase that contains the name of the machine also names it ("can I still leg press", "stop doing
+        # leg press"): the anchors that can vouch for a message, inside the phrases of on-topic concepts
+        off_topic_concepts = frozenset(c for rule in cfg.off_topic for c in rule.concepts)
+        vouching = cfg.anchors - off_topic_concepts
+        inner = [k for k, c in self._phrases.items() if c in vouching]
+        inner_words = {w for k in inner for w in k}
+        self._named_inside: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for key, concept in self._phrases.items():
+            if len(key) > 1 and concept not in off_topic_concepts and inner_words.intersection(key):
+                named = {self._phrases[k] for k in inner if contains(key, k)} - {concept}
+                if named:
+                    self._named_inside[key] = tuple(sorted(named))
 
         # the knowledge base's own vocabulary: typo corrections only ever land on these words
         entry_words = {
@@ -142,8 +126,10 @@ class Matcher:
         self._typo_targets = tuple(sorted(w for w in targets if len(w) >= 3 and w.isalpha()))
         self._typo_index: DeletionIndex | None = None  # built at the first unknown word (see `_typos`)
         self._vocab = frozenset(stem(w) for w in kb_words) | kb_words
-        self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | _STOPWORDS
+        self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
+        self._kb_words = frozenset(kb_words)
+        self._root_index: dict[str, str] | None = None  # built at the first unknown word (see `_forms`)
 
         # index: every question (and title, keywords) of an entry is a document; entries are also scored
         # as a whole (their centroid), which generalises beyond the exact phrasings
@@ -201,6 +187,9 @@ class Matcher:
         self._near_topic = cfg.anchors | cfg.subjects | cfg.weak_subjects
         # concepts that only ever mark a message as being about something else: evidence against the topic
         self._elsewhere = frozenset(c for rule in cfg.off_topic for c in rule.concepts) - self._near_topic
+        # an anchor that can itself mark a message off topic (the back: back pain in general) cannot vouch
+        # for the story around a question that names it; the other (the leg press) can
+        self._vouching = cfg.anchors - frozenset(c for rule in cfg.off_topic for c in rule.concepts)
 
     def _general_entry(self, docs: Sequence[tuple[int, frozenset[str]]]) -> int | None:
         """The entry that answers on-topic messages naming nothing specific ("leg presses kill my lower
@@ -226,10 +215,27 @@ class Matcher:
             self._typo_index = DeletionIndex(self._typo_targets)
         return self._typo_index
 
+    @property
+    def _forms(self) -> dict[str, str]:
+        """Root -> the shortest knowledge-base word with that root: another form of a word the knowledge
+        base knows ("twinging" for "twinge") is that word, not a typo of whichever word happens to be one
+        edit away ("tingling"). Built, like the typo index, at the first unknown word."""
+        if self._root_index is None:
+            self._root_index = {}
+            for w in sorted(self._kb_words, key=lambda w: (len(w), w)):
+                if w.isalpha():
+                    self._root_index.setdefault(root(w), w)
+        return self._root_index
+
     def _correct_uncached(self, word: str) -> str:
         """The closest knowledge-base word within 1 edit (2 for long words); ties go to the most similar."""
         if word in self._known or len(word) < 3 or not word.isalpha():
             return word
+        if (same := self._forms.get(root(word))) is not None:
+            return same
+        from rapidfuzz import fuzz, process  # loaded with the typo index: at the first unknown word
+        from rapidfuzz.distance import OSA
+
         max_edits = 1 if len(word) < 7 else 2
         candidates = self._typos.candidates(word, max_edits)
         if not candidates:
@@ -248,12 +254,14 @@ class Matcher:
         while i < len(words):
             for key, concept in self._by_first.get(words[i], ()):
                 if tuple(words[i : i + len(key)]) == key:
-                    out.append("@" + concept)
+                    if not (i and words[i - 1] in NEGATORS):  # "no radiating pain", "not serious"
+                        out.append("@" + concept)
+                        out.extend("@" + c for c in self._named_inside.get(key, ()))
                     i += len(key)
                     break
             else:
                 w = words[i]
-                if w not in _STOPWORDS and not w.isdigit():
+                if w not in STOPWORDS and not w.isdigit():
                     out.append(stem(w))
                 i += 1
         return out
@@ -265,32 +273,17 @@ class Matcher:
         return self._concepts_and_words(tokens(text))
 
     def analyse(self, text: str) -> Analysis:
-        text = _clip_query(text)
-        sentences = split_sentences(text, self._question_words) or [(text, False)]
-        if len(sentences) > 1 and any(s.endswith("?") for s, _ in sentences):
-            # a question mark says which clause asks more surely than a first word ("ok so a bit of
-            # background, ..."): in a long post the story seldom ends with one
-            sentences = [(s, s.endswith("?")) for s, _ in sentences]
-        per_sentence = [(self._concepts_and_words(self._words(s)), asks) for s, asks in sentences]
-        # the clause that asks leads when it names something specific; "is that why?" points back instead
-        leads = [asks and self._specific(terms) for terms, asks in per_sentence]
-        weights: dict[str, float] = {}
-        asked: set[str] = set()
-        story = OTHER_SENTENCE_WEIGHT
-        n_lead = len({t for (terms, _), lead in zip(per_sentence, leads, strict=True) if lead for t in terms})
-        n_story = sum(len(terms) for (terms, _), lead in zip(per_sentence, leads, strict=True) if not lead)
-        if any(leads) and n_story > LONG_STORY_TERMS:
-            # a story many times longer than its question says less, term for term, than a short one
-            story *= max(MIN_STORY_SHARE, min(1.0, STORY_RATIO * n_lead / n_story))
-        for (terms, _), lead in zip(per_sentence, leads, strict=True):
-            factor = 1.0 if lead or not any(leads) else story
-            for t in terms:
-                weights[t] = max(weights.get(t, 0.0), factor)
-            if lead:
-                asked.update(t[1:] for t in terms if t.startswith("@"))
+        found = clauses(text, self._question_words)
+        per_clause = [(self._concepts_and_words(self._words(s)), asks) for s, asks in found]
+        weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints))
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
-        return Analysis(weights, concepts, frozenset(asked), strangers)
+        return Analysis(weights, concepts, asked, strangers)
+
+    def _leads(self, terms: Sequence[str]) -> bool:
+        """An asking clause leads when it names something specific, or the kind of answer it wants ("what
+        should I change?" wants a fix, whatever the story before it says)."""
+        return self._specific(terms) or any(t[1:] in self.cfg.kind_hints for t in terms)
 
     def _specific(self, terms: Iterable[str]) -> bool:
         return any(t.startswith("@") and self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms)
@@ -384,11 +377,11 @@ class Matcher:
         if on_topic and not self._specific(analysis.terms):
             return Match("none", None, 0.0, (), "nothing specific")
         reason = None if on_topic else self.gate(analysis.concepts, analysis.strangers)
-        # a question that itself names the leg press or the back is on topic whatever the story around it
-        # mentions ("my quads are growing… does a belt protect my back on the leg press?"); a weak subject
-        # or a question without that anchor cannot override the story
+        # a question that itself names the leg press is on topic whatever the story around it mentions ("my
+        # quads are growing… does a belt protect my back on the leg press?"); a weak subject, or a question
+        # that names only the back ("I drive for a living, would a belt protect my spine?"), cannot
         asked = analysis.asked
-        if reason and asked & self.cfg.anchors and self.gate(asked, strangers=1) is None:
+        if reason and asked & self._vouching and self.gate(asked, strangers=1) is None:
             reason = None  # the story mentions something else, but the question itself is on topic
         if reason:
             return self._off_topic(analysis, reason)

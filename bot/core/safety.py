@@ -27,11 +27,17 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from types import MappingProxyType
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
-from bot.content.model import FALLBACK_URGENT, KnowledgeBase, RedFlag, RedFlagRules, Rule, Urgency
-from bot.content.red_flags import CUE_GROUPS, IGNORE_GROUP, NOT_GROUP
+from bot.content.model import (
+    CUE_GROUPS,
+    FALLBACK_URGENT,
+    IGNORE_GROUP,
+    NOT_GROUP,
+    KnowledgeBase,
+    RedFlag,
+    RedFlagRules,
+    Rule,
+    Urgency,
+)
 from bot.core.safety_text import Cue, split_clauses, taken_back
 from bot.replies import Button, Reply, bold, esc, italic, rows
 from bot.text import everyday_words
@@ -80,6 +86,9 @@ class RedFlagDetector:
         """A word nobody writes on purpose -> the red-flag word it is one typo away from."""
         if word in self._known or len(word) < 4 or not word.isalpha():
             return word
+        from rapidfuzz import process  # only for a word nobody writes on purpose: `ask` seldom needs it
+        from rapidfuzz.distance import OSA
+
         edits = 1 if len(word) < 8 else 2
         best = process.extractOne(word, self._vocab, scorer=OSA.distance, score_cutoff=edits)
         return str(best[0]) if best else word

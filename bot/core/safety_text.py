@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.content.red_flags import JOKE_GROUP, ONGOING_GROUP, PAST_GROUP, SERIOUS_GROUP
+from bot.content.model import JOKE_GROUP, ONGOING_GROUP, PAST_GROUP, SERIOUS_GROUP
 from bot.text import normalise
 
 OPENS_CLAUSE = 2  # a cue this few words into its clause comments on the clause before ("its gone now")

@@ -3,8 +3,8 @@
 Everything the file holds goes in one transaction: the state rows, the durable intake (pending updates,
 and the marks of done ones, so an update Telegram sends again is still recognised), and the question log
 with its ids (votes keep pointing at their questions). The target must be empty: a second copy, or a
-copy onto a database a bot already uses, is refused before anything is written. The salt stays in
-DATA_DIR: the log's pseudonyms are made with it, so the bot keeps that folder when it moves to PostgreSQL.
+copy onto a database a bot already uses, is refused before anything is written. DATA_DIR's salt goes into
+the database too: the log's pseudonyms are made with it, and every replica must use the same one.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import psycopg
 
-from bot.storage.database import DB_NAME, StorageError, open_database
-from bot.storage.postgres import describe, first_line, migrate
+from bot.storage.database import DB_NAME, StorageError, first_line, open_database
+from bot.storage.postgres import describe, migrate
+from bot.storage.salt import read_salt
 
 # what is copied, parents first (feedback refers to questions), with the columns both schemas share
 TABLES: dict[str, tuple[str, ...]] = {
@@ -91,6 +92,16 @@ def copy_to_server(data_dir: Path, url: str) -> Copied:
                     conn.execute(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1,"
                         f" false) FROM {table}"
+                    )
+                conn.execute(
+                    "SELECT setval('question_ids', COALESCE(MAX(id), 0) + 1, false) FROM analytics_questions"
+                )
+                salt = read_salt(data_dir)
+                if salt is not None:  # the people in the copied log keep their names
+                    conn.execute(
+                        "INSERT INTO deployment (name, value) VALUES ('salt', %s)"
+                        " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                        (salt,),
                     )
     except psycopg.Error as exc:
         raise CopyError(f"cannot copy to the database at {target}: {first_line(exc)}") from None

@@ -38,6 +38,12 @@ class StorageError(Exception):
     """The data folder or database cannot be used; the message is one line for the person running the bot."""
 
 
+def first_line(exc: BaseException) -> str:
+    """An error's message for a one-line log entry: database drivers' messages run over several lines."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def check_data_dir(data_dir: Path) -> None:
     """Make DATA_DIR and prove it writable now, so a bad setting stops the bot at start-up, not mid-reply."""
     probe = data_dir / f".write-test-{os.getpid()}"

@@ -11,7 +11,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from bot.storage.salt import load_salt
 
 Verdict = Literal["answered", "unsure", "none", "urgent"]
 OUTCOMES: tuple[Verdict, ...] = ("answered", "unsure", "none", "urgent")
@@ -97,6 +100,12 @@ class LogDatabase(Protocol):
     def transaction(self) -> AbstractContextManager[None]:
         """One transaction: committed when the block ends, rolled back when it raises."""
 
+    def question_ids(self, count: int) -> list[int]:
+        """`count` ids for questions not written yet, never handed out before (by any replica)."""
+
+    def salt(self) -> bytes:
+        """The deployment's salt, made on first use."""
+
     def close(self) -> None: ...
 
 
@@ -107,11 +116,25 @@ class SqliteLog:
     find = "instr"
     day = "date(ts, 'unixepoch')"
 
-    def __init__(self, conn: sqlite3.Connection, place: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, place: str, data_dir: Path) -> None:
         self.conn = conn
         self.place = place
+        self.data_dir = data_dir
+        self._next_question_id: int | None = None
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(SQLITE_SCHEMA)
+
+    def question_ids(self, count: int) -> list[int]:
+        # one process uses the file: counted on from the highest id written when the log opened
+        if self._next_question_id is None:
+            row = self.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM analytics_questions").fetchone()
+            self._next_question_id = int(row[0])
+        first = self._next_question_id
+        self._next_question_id += count
+        return list(range(first, first + count))
+
+    def salt(self) -> bytes:
+        return load_salt(self.data_dir)
 
     def execute(self, sql: str, args: Sequence[object] = ()) -> Cursor:
         return self.conn.execute(sql, tuple(args))

@@ -13,24 +13,31 @@ none of them uses the tables before they exist.
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from bot.storage.database import StorageError
+from bot.storage.database import StorageError, first_line
 from bot.storage.intake import SqlIntake
 from bot.storage.log_sql import pyformat
 from bot.storage.migrations import migrations
+from bot.storage.salt import new_salt, parse_salt, read_salt
 from bot.storage.state import Row
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
+# the pool's own lines repeat every reconnection attempt while a server is away; the bot says it once
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+
 CONNECT_SECONDS = 10.0  # at start-up: how long an unreachable server is waited for before giving up
+WAIT_SECONDS = 3.0  # while running: how long a call waits for a connection (the event loop waits with it)
 # pg_advisory_xact_lock takes a bigint: a fixed number for "this bot's schema", the same in every replica
 MIGRATION_LOCK = zlib.crc32(b"legpress-bot schema migrations")
 
@@ -45,11 +52,6 @@ def describe(url: str) -> str:
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.hostname}{port}{parts.path or '/'}"
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def migrate(conn: Connection) -> list[int]:
@@ -93,6 +95,7 @@ class PostgresStorage:
             max_size=max_connections,
             open=False,
             name="legpress-bot",
+            timeout=WAIT_SECONDS,  # a call waits this long for a connection, then fails and is retried
             kwargs={"connect_timeout": max(1, int(timeout))},
         )
         try:
@@ -107,6 +110,13 @@ class PostgresStorage:
         with self._pool.connection() as conn:
             rows = conn.execute("SELECT key, value FROM kv WHERE namespace = %s", (namespace,)).fetchall()
         return {str(key): str(value) for key, value in rows}
+
+    def load_one(self, namespace: str, key: str) -> str | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT value FROM kv WHERE namespace = %s AND key = %s", (namespace, key)
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def save(self, namespace: str, key: str, value: str | None) -> None:
         with self.transaction() as conn:
@@ -152,8 +162,9 @@ class PostgresLog:
     find = "strpos"
     day = "to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
-    def __init__(self, url: str, timeout: float = CONNECT_SECONDS) -> None:
+    def __init__(self, url: str, data_dir: Path, timeout: float = CONNECT_SECONDS) -> None:
         self.url = url
+        self.data_dir = data_dir
         self.place = describe(url)
         self._timeout = timeout
         try:
@@ -181,6 +192,20 @@ class PostgresLog:
     def transaction(self) -> Iterator[None]:
         with self._connection().transaction():
             yield
+
+    def question_ids(self, count: int) -> list[int]:
+        rows = self.execute("SELECT nextval('question_ids') FROM generate_series(1, ?)", (count,)).fetchall()
+        return [int(n) for (n,) in rows]
+
+    def salt(self) -> bytes:
+        """The salt in the database, shared by every replica. The first to need one puts it there: the
+        salt DATA_DIR already has (the people already in the log keep their names), or a new one."""
+        seed = read_salt(self.data_dir) or new_salt()
+        self.execute(
+            "INSERT INTO deployment (name, value) VALUES ('salt', ?) ON CONFLICT (name) DO NOTHING", (seed,)
+        )
+        row = self.execute("SELECT value FROM deployment WHERE name = 'salt'").fetchone()
+        return parse_salt(str(row[0]) if row else "", f"the salt in {self.place}")
 
     def close(self) -> None:
         self._conn.close()

@@ -33,7 +33,7 @@ from bot.core.events import (
     RedFlagRaised,
 )
 from bot.core.matching import Match
-from bot.storage.database import DB_NAME, StorageError, open_database
+from bot.storage.database import DB_NAME, StorageError, first_line, open_database
 from bot.storage.log_sql import CHECK_EVENTS as CHECK_EVENTS
 from bot.storage.log_sql import OUTCOMES as OUTCOMES
 from bot.storage.log_sql import CheckName, LogDatabase, SqliteLog, Verdict
@@ -52,6 +52,7 @@ CHECK_WINDOW_SECONDS = 30 * 60  # a check started this soon after a question cou
 FLUSH_ROWS = 100  # questions waiting for their batch: written at once when this many wait
 LINK_SECONDS = 24 * 3600  # a vote belongs to a question asked at most this long before it
 WAITING_USER = 4  # a waiting question row: (id, ts, chat_type, chat_hash, user_hash, ...)
+QUESTION_IDS_AT_ONCE = 20  # question ids taken from the database in one call
 PSEUDONYMS_KEPT = 10_000  # hashed ids kept in memory (about 1 MB), forgotten all at once beyond that
 
 
@@ -113,7 +114,7 @@ class QuestionLog:
         self._salt = salt
         self._lock = threading.Lock()
         self._waiting: list[tuple[object, ...]] = []  # question rows not written yet, with their ids
-        self._next_question_id: int | None = None
+        self._question_ids: list[int] = []  # handed out by the database, a few at a time
         self._pseudonyms: dict[tuple[str, int | str], str] = {}
         self.data_dir = data_dir  # where the salt is, whichever database holds the rows
         self.place = db.place
@@ -130,7 +131,7 @@ class QuestionLog:
     ) -> QuestionLog:
         """Open (and, with `create`, make) DATA_DIR/bot.sqlite3 and the salt. With create=False, a missing
         database raises QuestionLogError and no salt is made: the report only reads. With a database_url
-        the rows are on PostgreSQL; the salt stays in DATA_DIR, so pseudonyms do not change."""
+        the rows and the salt are on PostgreSQL (DATA_DIR's salt is taken over: pseudonyms do not change)."""
         data = Path(data_dir)
         if database_url:
             return cls._open_server(data, database_url, retention_days, create)
@@ -150,7 +151,7 @@ class QuestionLog:
         except StorageError as exc:
             raise QuestionLogError(str(exc)) from None
         try:
-            db = SqliteLog(conn, str(path))
+            db = SqliteLog(conn, str(path), data)
             conn.execute(
                 "INSERT OR IGNORE INTO analytics_meta (key, value) VALUES ('schema_version', ?)",
                 (SCHEMA_VERSION,),
@@ -163,13 +164,10 @@ class QuestionLog:
     @classmethod
     def _open_server(cls, data: Path, url: str, retention_days: int, create: bool) -> QuestionLog:
         try:
-            salt = None
-            if create:
-                data.mkdir(parents=True, exist_ok=True)
-                salt = load_salt(data)
             from bot.storage.postgres import PostgresLog
 
-            return cls(PostgresLog(url), salt, data, retention_days)
+            db = PostgresLog(url, data)
+            return cls(db, db.salt() if create else None, data, retention_days)
         except (StorageError, OSError, ImportError) as exc:
             raise QuestionLogError(str(exc)) from None
 
@@ -195,7 +193,7 @@ class QuestionLog:
         name = self._pseudonyms.get((kind, ident))
         if name is None:
             if self._salt is None:
-                self._salt = load_salt(self.data_dir)
+                self._salt = self._db.salt()
             if len(self._pseudonyms) >= PSEUDONYMS_KEPT:
                 self._pseudonyms.clear()
             name = self._pseudonyms[(kind, ident)] = pseudonym(self._salt, kind, ident)
@@ -213,8 +211,8 @@ class QuestionLog:
         try:
             with self._db.transaction():
                 return work(self._db)
-        except self._db.errors:
-            log.warning("analytics: could not record %s", what, exc_info=True)
+        except self._db.errors as exc:
+            log.warning("analytics: could not record %s: %s", what, first_line(exc))
             return None
 
     def flush(self) -> None:
@@ -238,14 +236,11 @@ class QuestionLog:
         )
 
     def _question_id(self) -> int:
-        """With the lock held: the id the next question gets (the database numbers nothing itself, since
-        its row is written later)."""
-        if self._next_question_id is None:
-            row = self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM analytics_questions").fetchone()
-            self._next_question_id = int(row[0])
-        qid = self._next_question_id
-        self._next_question_id += 1
-        return qid
+        """With the lock held: the id the next question gets, before its row is written (the feedback
+        buttons carry it). The database hands them out a few at a time, so replicas never share one."""
+        if not self._question_ids:
+            self._question_ids = self._db.question_ids(QUESTION_IDS_AT_ONCE)
+        return self._question_ids.pop(0)
 
     # ------------------------------------------------------------------------------------- recording
     def record_question(
@@ -281,8 +276,8 @@ class QuestionLog:
         with self._lock:
             try:
                 qid = self._question_id()
-            except self._db.errors:
-                log.warning("analytics: could not record a question", exc_info=True)
+            except self._db.errors as exc:
+                log.warning("analytics: could not record a question: %s", first_line(exc))
                 return None
             self._waiting.append((qid, *row))
             if len(self._waiting) >= FLUSH_ROWS:

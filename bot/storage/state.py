@@ -24,6 +24,9 @@ class Storage(Protocol):
 
     def load(self, namespace: str) -> dict[str, str]: ...
 
+    def load_one(self, namespace: str, key: str) -> str | None:
+        """One row's value, or None when there is no such row."""
+
     def save(self, namespace: str, key: str, value: str | None) -> None:
         """Insert or replace one row; None deletes it."""
 
@@ -51,6 +54,13 @@ class SqliteStorage:
         with self._lock:
             rows = self._db.execute("SELECT key, value FROM kv WHERE namespace = ?", (namespace,)).fetchall()
         return dict(rows)
+
+    def load_one(self, namespace: str, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def save(self, namespace: str, key: str, value: str | None) -> None:
         # one statement in autocommit mode is one transaction: atomic, and one call into SQLite per write

@@ -32,12 +32,13 @@ from bot import __version__
 from bot.config import Settings, faq_path
 from bot.content.model import Meta
 from bot.core.dialogue import COMMAND_MENU, Dialogue
+from bot.storage.backends import claims_for, intake_for, replica_name, shared
 from bot.storage.database import DB_NAME
-from bot.storage.intake import Intake, SqliteIntake
 from bot.storage.state import SqliteStorage, Storage
 from bot.telegram.admin import Admin
 from bot.telegram.context import BotApp, Context
 from bot.telegram.door import TelegramDoor
+from bot.telegram.inbox import AnyApp, Inbox
 from bot.telegram.keyboards import NO_LINK_PREVIEWS
 from bot.telegram.logs import protect
 from bot.telegram.network import (
@@ -47,7 +48,7 @@ from bot.telegram.network import (
     transport,
     wait_for_bot_api,
 )
-from bot.telegram.ordering import AnyApp, Inbox, PerChatUpdateProcessor
+from bot.telegram.ordering import PerChatUpdateProcessor
 from bot.telegram.persistence import StoragePersistence
 from bot.telegram.polling import Poller
 from bot.telegram.privacy import drop_old_links, hold_content_logs
@@ -79,7 +80,8 @@ def build_application(
     requests = transport(network)
     quiet_network_tracebacks()
     if persistence is None:  # DATA_DIR/bot.sqlite3, the folder checked first (see bot.storage.database)
-        persistence = StoragePersistence(open_storage(settings))
+        storage = open_storage(settings)
+        persistence = StoragePersistence(storage, shared=shared(storage))
     processor = PerChatUpdateProcessor()
     builder = (
         ApplicationBuilder()
@@ -107,6 +109,7 @@ def build_application(
         drop_old_links(app)
         door.timers.restore(app)
         await admin.start(app)
+        inbox_of(app).start_keeping()  # and, first of all, the updates the last run left
 
     async def post_shutdown(app: BotApp) -> None:
         if question_log is not None:
@@ -116,13 +119,24 @@ def build_application(
     admin.register(app)  # first: an admin's /stats must not reach the door's "unknown command"
     door.register(app)
     register_privacy(app, settings.retention_days)
-    processor.inbox = Inbox(app, intake_for(persistence.storage), persistence)
+    storage = persistence.storage
+    claims = claims_for(storage, replica_name(), settings.intake_lease_seconds, settings.poller_lease_seconds)
+    processor.inbox = Inbox(app, intake_for(storage), persistence, claims)
     if app.job_queue is not None:
         app.job_queue.run_repeating(purge_intake, INTAKE_PURGE_SECONDS, first=INTAKE_PURGE_SECONDS)
+        if persistence.shared:  # timers of checks that another replica started, or that it left behind
+
+            async def adopt_timers(context: Context) -> None:
+                if context.job_queue is not None:
+                    door.timers.adopt(context.job_queue)
+
+            app.job_queue.run_repeating(adopt_timers, ADOPT_SECONDS, first=ADOPT_SECONDS, name=ADOPT_JOB)
     return app
 
 
 INTAKE_PURGE_SECONDS = 3600.0
+ADOPT_SECONDS = 60.0  # how often a replica adopts the check timers it has no job for
+ADOPT_JOB = "adopt-check-timers"
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -134,18 +148,6 @@ def open_storage(settings: Settings) -> Storage:
     return SqliteStorage(settings.data_dir / DB_NAME)
 
 
-def intake_for(storage: Storage) -> Intake:
-    """The durable intake beside the state, sharing its transactions (an update's done mark and the
-    state it changed are written together)."""
-    if isinstance(storage, SqliteStorage):
-        return SqliteIntake(storage)
-    from bot.storage.postgres import PostgresIntake, PostgresStorage
-
-    if isinstance(storage, PostgresStorage):
-        return PostgresIntake(storage)
-    raise TypeError("the intake needs the state's own storage, to share its transactions")
-
-
 def inbox_of(app: AnyApp) -> Inbox:
     """The application's inbox: where polling and the webhook put what Telegram sends."""
     processor = app.update_processor
@@ -154,8 +156,10 @@ def inbox_of(app: AnyApp) -> Inbox:
 
 
 async def purge_intake(context: Context) -> None:
-    """Hourly: forget the ids of updates handled more than a day ago."""
-    inbox_of(context.application).intake.purge()
+    """Hourly, by one replica: forget the ids of updates handled more than a day ago."""
+    inbox = inbox_of(context.application)
+    if inbox.claims.once(f"intake-purge:{int(time.time() // INTAKE_PURGE_SECONDS)}"):
+        inbox.intake.purge()
 
 
 async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:
@@ -250,7 +254,7 @@ async def serve(app: BotApp, settings: Settings) -> None:
     if settings.webhook:
         secret = webhook_secret(settings)
         protect(secret)  # a generated secret is as secret as a configured one
-        route = Route(inbox, secret, app.update_queue.put)
+        route = Route(inbox, secret)
         path = urlsplit(settings.webhook_url).path
         try:  # bound before Telegram is told to send here
             server = listen(route, path, settings.webhook_listen, settings.webhook_port)
@@ -275,8 +279,6 @@ async def serve(app: BotApp, settings: Settings) -> None:
             await app.post_init(app)
         await app.start()
         if server is not None:
-            for update in inbox.left_over():
-                await app.update_queue.put(update)
             try:
                 await app.bot.set_webhook(
                     settings.webhook_url,
@@ -299,6 +301,7 @@ async def serve(app: BotApp, settings: Settings) -> None:
             await close(server)
         if app.running:
             await app.stop()
+        await inbox.stop_keeping()  # the others may take this replica's chats at once
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)

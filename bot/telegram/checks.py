@@ -7,10 +7,15 @@ core agrees the check has run out, the person gets the core's polite note and th
 Jobs live in memory only, so at start-up every stored check gets its job back. A check that ran out while
 the bot was down gets its note then, unless that was long ago: its buttons still answer "this check has
 ended", and a message gets the core's note, as they always do.
+
+With replicas on one database, each open check also has a row in the `timer` namespace, and every replica
+adopts (every minute) the timers it has no job for: a check whose replica died still gets its note. Of the
+replicas whose jobs fire, the first to claim the check's run (bot.storage.claims) sends it, once.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +25,15 @@ from telegram.ext import JobQueue
 from bot.core.check import EXPIRY_SECONDS, CheckState
 from bot.core.dialogue import Dialogue
 from bot.core.events import Event
+from bot.storage.state import Storage
 from bot.telegram.context import BotApp, Context, Data
+from bot.telegram.inbox import claims_of
 from bot.telegram.keyboards import render_keyboard
+from bot.telegram.persistence import StoragePersistence
 
 CHECKS = "checks"  # user_data: {chat id: CheckState.to_dict()}
 JOB_PREFIX = "check-expiry"
+TIMERS = "timer"  # with replicas: "<user>:<chat>" -> {"run", "due"} of every open check
 LATE_NOTE_SECONDS = 24 * 60 * 60  # a check that ran out longer ago than this gets no note at start-up
 SLACK_SECONDS = 1.0  # the job fires just after the 30 minutes, never just before
 
@@ -44,6 +53,14 @@ def store_state(user_data: Data | None, chat_key: str, state: CheckState | None)
         checks.pop(chat_key, None)
     else:
         checks[chat_key] = state.to_dict()
+
+
+def shared_storage(job_queue: JobQueue[Any]) -> Storage | None:
+    """The storage other replicas share, or None when this process is alone on its database."""
+    persistence = job_queue.application.persistence
+    if isinstance(persistence, StoragePersistence) and persistence.shared:
+        return persistence.storage
+    return None
 
 
 def job_name(user_id: int, chat_id: int) -> str:
@@ -69,18 +86,45 @@ class CheckTimers:
         name = job_name(user_id, chat_id)
         for job in job_queue.get_jobs_by_name(name):
             job.schedule_removal()
-        if state is None:
-            return
-        delay = max(0.0, state.updated + EXPIRY_SECONDS - self.clock()) + SLACK_SECONDS
+        due = None if state is None else state.updated + EXPIRY_SECONDS
+        shared = shared_storage(job_queue)
+        if shared is not None:
+            value = None if state is None else json.dumps({"run": state.run, "due": due})
+            shared.save(TIMERS, f"{user_id}:{chat_id}", value)
+        if state is not None and due is not None:
+            self._run_at(job_queue, user_id, chat_id, state.run, due)
+
+    def _run_at(self, job_queue: JobQueue[Any], user_id: int, chat_id: int, run: str, due: float) -> None:
         job_queue.run_once(
             self.expire,
-            delay,
-            data=state.run,
-            name=name,
+            max(0.0, due - self.clock()) + SLACK_SECONDS,
+            data=run,
+            name=job_name(user_id, chat_id),
             chat_id=chat_id,
             user_id=user_id,
             job_kwargs={"misfire_grace_time": None},  # late is better than never: always send the note
         )
+
+    def adopt(self, job_queue: JobQueue[Any]) -> int:
+        """With replicas: a job for every open check's timer this replica has none for; how many."""
+        shared = shared_storage(job_queue)
+        if shared is None:
+            return 0
+        adopted = 0
+        for key, text in shared.load(TIMERS).items():
+            user, _, chat = key.partition(":")
+            try:
+                timer = json.loads(text)
+                user_id, chat_id, run, due = int(user), int(chat), str(timer["run"]), float(timer["due"])
+            except (ValueError, TypeError, KeyError):
+                continue
+            if self.clock() - due > LATE_NOTE_SECONDS:
+                shared.save(TIMERS, key, None)
+                continue
+            if not any(j.data == run for j in job_queue.get_jobs_by_name(job_name(user_id, chat_id))):
+                self._run_at(job_queue, user_id, chat_id, run, due)
+                adopted += 1
+        return adopted
 
     async def expire(self, context: Context) -> None:
         """The job: close the check if it is still the same one and the core says its time is up."""
@@ -95,6 +139,9 @@ class CheckTimers:
         if outcome.state is not None:  # it moved on meanwhile: wait for its new 30 minutes
             self.schedule(context.job_queue, job.user_id, job.chat_id, outcome.state)
             return
+        claims = claims_of(context.application)
+        if claims is not None and not claims.once(f"check-expiry:{state.run}"):
+            return  # another replica's timer closed it
         store_state(context.user_data, chat_key, None)
         self.schedule(context.job_queue, job.user_id, job.chat_id, None)
         self.on_events(job.user_id, job.chat_id, outcome.events)

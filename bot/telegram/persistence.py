@@ -75,10 +75,12 @@ class StoragePersistence(BasePersistence[Data, Data, Data]):
         storage: Storage,
         store_data: PersistenceInput | None = None,
         update_interval: float = 5,
+        shared: bool = False,
     ) -> None:
         # arbitrary callback data is not used: button data is short text the core understands
         super().__init__(store_data or PersistenceInput(callback_data=False), update_interval)
         self.storage = storage
+        self.shared = shared  # other replicas write the same rows: read a person's afresh for each update
         self._written: dict[tuple[str, str], str] = {}
 
     def _load(
@@ -184,12 +186,33 @@ class StoragePersistence(BasePersistence[Data, Data, Data]):
     async def drop_user_data(self, user_id: int) -> None:
         self._save(USER, str(user_id), None)
 
-    # Data lives in memory while the bot runs; nothing else writes the store, so nothing to refresh.
+    # Alone on its database, the bot's memory is the truth. With replicas, another one may have handled
+    # this person's last update: PTB asks here before each update and job, and the row is read afresh.
+    def _refresh(self, namespace: str, key: str, data: Data) -> None:
+        if not self.shared:
+            return
+        text = self.storage.load_one(namespace, key)
+        if text == self._written.get((namespace, key)):
+            return  # what this replica wrote last: memory is current
+        try:
+            value = json.loads(text) if text is not None else {}
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            log.warning("Skipped the damaged state row %s %r (not a JSON object)", namespace, key[:80])
+            return
+        data.clear()
+        data.update(value)
+        if text is None:
+            self._written.pop((namespace, key), None)
+        else:
+            self._written[(namespace, key)] = text
+
     async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
-        return None
+        self._refresh(USER, str(user_id), user_data)
 
     async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
-        return None
+        self._refresh(CHAT, str(chat_id), chat_data)
 
     async def refresh_bot_data(self, bot_data: Data) -> None:
         return None

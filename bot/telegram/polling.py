@@ -5,6 +5,11 @@ handled, so a crash loses them. Here each batch goes into the `Inbox` first; onl
 getUpdates carry the higher offset. The raw batch is read one update at a time, so an update the bot
 cannot parse is skipped with one log line instead of failing the batch and being fetched again forever.
 
+With several replicas on one database exactly one polls: the one holding the `poller` lease
+(bot.storage.claims). The others ask for it every second and take over when the poller stops renewing it
+(killed, or cut off from the database): within POLLER_LEASE_SECONDS and a second. A batch the poller could
+not store is not confirmed; it is fetched again.
+
 A 409 Conflict (another process polls with the same token) is one ERROR line, then a reminder at most
 every five minutes, never a traceback. Network faults are logged once per incident by bot.telegram.network.
 """
@@ -22,8 +27,10 @@ from collections.abc import Sequence
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot.storage.claims import POLLER
+from bot.storage.database import first_line
+from bot.telegram.inbox import AnyApp, Inbox
 from bot.telegram.network import describe, is_network_fault
-from bot.telegram.ordering import AnyApp, Inbox
 
 log = logging.getLogger("bot.telegram.polling")
 
@@ -32,6 +39,7 @@ warnings.filterwarnings("ignore", message=r".*Bot\.get_updates.*", category=PTBU
 
 CONFLICT_REMINDER_SECONDS = 300.0
 MAX_PAUSE = 10.0
+STANDBY_SECONDS = 1.0  # how often a standing-by replica asks for the poller's lease
 
 
 class Poller:
@@ -46,12 +54,12 @@ class Poller:
         self.timeout = timeout
         self._task: asyncio.Task[None] | None = None
         self._conflict_logged: float | None = None
+        self._polling = True  # until it turns out another replica does
+        self._store_failing = False
 
     async def start(self) -> None:
-        """Hand over what was left from the last run, then poll in the background."""
+        """Poll in the background (what was left from the last run is found by the Inbox)."""
         await self.app.bot.delete_webhook(drop_pending_updates=False)  # getUpdates refuses while one is set
-        for update in self.inbox.left_over():
-            await self.app.update_queue.put(update)
         self._task = asyncio.create_task(self._poll(), name="polling")
 
     async def stop(self) -> None:
@@ -62,10 +70,29 @@ class Poller:
                 await self._task
             self._task = None
 
+    def _may_poll(self) -> bool:
+        """Whether this replica holds the poller's lease (one replica polls; the others stand by, and take
+        over when it stops renewing). Logged when that changes."""
+        try:
+            holds = self.inbox.claims.hold(POLLER)
+        except Exception:
+            holds = False  # the database is away: nothing fetched now could be stored
+        if holds != self._polling:
+            if holds:
+                log.info("Polling Telegram for updates")
+            else:
+                log.info("Another replica polls Telegram; standing by to take over")
+            self._polling = holds
+        return holds
+
     async def _poll(self) -> None:
         offset: int | None = None
         failures = 0
         while True:
+            if not self._may_poll():
+                offset = None  # the next poller confirmed what it fetched: start from Telegram's view
+                await asyncio.sleep(STANDBY_SECONDS)
+                continue
             try:
                 raw = await self._fetch(offset)
             except InvalidToken:
@@ -92,12 +119,22 @@ class Poller:
                 self._conflict_logged = None
             if not raw:
                 continue
-            new = self.inbox.receive(raw)  # stored before the next offset confirms the batch
+            try:
+                self.inbox.receive(raw)  # stored before the next offset confirms the batch
+            except Exception as exc:  # the database is away: fetch the same batch again once it is back
+                if not self._store_failing:
+                    log.error(
+                        "Could not store %d update(s) (%s); fetching them again", len(raw), first_line(exc)
+                    )
+                    self._store_failing = True
+                await asyncio.sleep(MAX_PAUSE / 2)
+                continue
+            if self._store_failing:
+                log.info("Storing updates again")
+                self._store_failing = False
             ids = [u["update_id"] for u in raw if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
             if ids:
                 offset = max(ids) + 1
-            for update in new:
-                await self.app.update_queue.put(update)
 
     async def _fetch(self, offset: int | None) -> list[object] | None:
         result = await self.app.bot.do_api_request(

@@ -19,8 +19,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot.telegram.checks import JOB_PREFIX
+from bot.telegram.checks import JOB_PREFIX, TIMERS, shared_storage
 from bot.telegram.context import BotApp, Context, Data
+from bot.telegram.inbox import claims_of
+from bot.telegram.persistence import StoragePersistence
 from bot.telegram.recording import Recorder
 
 log = logging.getLogger("bot.telegram.privacy")
@@ -71,11 +73,18 @@ def silent(data: Mapping[int, Data], retention_days: int, day: int) -> list[int]
     return found
 
 
-def purge_silent(app: AnyApp, retention_days: int, now: float | None = None) -> tuple[int, int]:
-    """Drop the state of people and chats silent for longer than `retention_days`; (people, chats)."""
+def purge_silent(
+    app: AnyApp,
+    retention_days: int,
+    now: float | None = None,
+    stored: tuple[Mapping[int, Data], Mapping[int, Data]] | None = None,
+) -> tuple[int, int]:
+    """Drop the state of people and chats silent for longer than `retention_days`; (people, chats).
+    `stored`: everyone's state as the database holds it (with replicas, memory holds only some)."""
     day = today(now)
-    people = silent(app.user_data, retention_days, day)
-    chats = silent(app.chat_data, retention_days, day)
+    users, chats_data = stored if stored is not None else (app.user_data, app.chat_data)
+    people = silent(users, retention_days, day)
+    chats = silent(chats_data, retention_days, day)
     for user_id in people:
         app.drop_user_data(user_id)
         _cancel_timers(app, user_id)
@@ -92,10 +101,19 @@ def purge_silent(app: AnyApp, retention_days: int, now: float | None = None) -> 
 
 
 async def purge_job(context: Context) -> None:
-    job = context.job
-    if job is not None and isinstance(job.data, int):
-        purge_silent(context.application, job.data)
-        await context.application.update_persistence()
+    """Daily, by one replica (the first to claim the day)."""
+    job, app = context.job, context.application
+    if job is None or not isinstance(job.data, int):
+        return
+    claims = claims_of(app)
+    if claims is not None and not claims.once(f"retention:{today()}"):
+        return
+    persistence = app.persistence
+    stored = None
+    if isinstance(persistence, StoragePersistence) and persistence.shared:
+        stored = (await persistence.get_user_data(), await persistence.get_chat_data())
+    purge_silent(app, job.data, stored=stored)
+    await app.update_persistence()
 
 
 def _cancel_timers(app: AnyApp, user_id: int) -> None:
@@ -104,6 +122,11 @@ def _cancel_timers(app: AnyApp, user_id: int) -> None:
     for job in app.job_queue.jobs():
         if job.name is not None and job.name.startswith(f"{JOB_PREFIX}:{user_id}:"):
             job.schedule_removal()
+    shared = shared_storage(app.job_queue)
+    if shared is not None:  # the replicas' copy of this person's timers
+        for key in shared.load(TIMERS):
+            if key.startswith(f"{user_id}:"):
+                shared.save(TIMERS, key, None)
 
 
 async def forget(context: Context, user_id: int, chat_id: int | None, recorder: Recorder) -> None:

@@ -28,6 +28,7 @@ from bot.core.events import Event, Voted
 from bot.replies import Reply
 from bot.storage.question_log import QuestionLog
 from bot.telegram.context import Context, Data, remember
+from bot.telegram.inbox import claims_of
 
 log = logging.getLogger("bot.telegram.recording")
 T = TypeVar("T")
@@ -200,7 +201,13 @@ async def flush_job(context: Context) -> None:
 
 
 async def purge_job(context: Context) -> None:
-    """The daily clean-up; in a thread, so a large delete never holds up an answer."""
+    """The daily clean-up, by one replica (the first to claim the day); in a thread, so a large delete
+    never holds up an answer."""
     job = context.job
-    if job is not None and isinstance(job.data, QuestionLog):
-        await asyncio.to_thread(purge, job.data)
+    if job is None or not isinstance(job.data, QuestionLog):
+        return
+    claims = claims_of(context.application)
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    if claims is not None and not claims.once(f"question-log-purge:{day}"):
+        return
+    await asyncio.to_thread(purge, job.data)

@@ -18,14 +18,13 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import Update
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler, stream_request_body
 
-from bot.telegram.ordering import Inbox
+from bot.storage.database import first_line
+from bot.telegram.inbox import Inbox
 
 log = logging.getLogger("bot.telegram.webhook")
 
@@ -36,11 +35,10 @@ HEALTH_PATH = "/healthz"
 
 @dataclass(frozen=True)
 class Route:
-    """What the update handler needs: where updates go once stored, and the secret to expect."""
+    """What the update handler needs: where updates are stored, and the secret to expect."""
 
     inbox: Inbox
     secret: str
-    deliver: Callable[[Update], Awaitable[None]]
 
 
 @stream_request_body
@@ -80,7 +78,7 @@ class UpdateHandler(RequestHandler):  # type: ignore[misc]
         elif not self.too_large:
             self.body.extend(chunk)
 
-    async def post(self) -> None:
+    def post(self) -> None:
         if self.too_large:
             self._refuse(413, "body over 1 MB")
             return
@@ -93,16 +91,18 @@ class UpdateHandler(RequestHandler):  # type: ignore[misc]
             self._refuse(400, "not an update")
             return
         try:
-            new = self.route.inbox.receive([data])
-        except Exception:
-            log.exception("Could not store update %s; Telegram will send it again", data.get("update_id"))
+            self.route.inbox.receive([data])  # stored, and queued here when this replica holds the chat
+        except Exception as exc:
+            log.error(
+                "Could not store update %s (%s); Telegram will send it again",
+                data.get("update_id"),
+                first_line(exc),
+            )
             self.set_status(500)
             self.finish()
             return
         self.set_status(200)
         self.finish()  # stored: now Telegram may forget it
-        for update in new:
-            await self.route.deliver(update)
 
     def get(self) -> None:
         self.set_status(405)

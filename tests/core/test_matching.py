@@ -228,17 +228,23 @@ def test_a_very_large_knowledge_base_scores_questions_the_same_way(
 # ------------------------------------------------------------------------ people as they really write
 REALISTIC = DATA / "chat-realistic.yaml"  # long, rambling, slang, voice-to-text, non-native, one word
 OFF_OR_PARTIAL = DATA / "off-topic-partial.yaml"  # back pain in general, belts for other lifts, ...
+GYM_FLOOR = DATA / "gym-floor.yaml"  # stories with the question last, slang, non-native, general back pain
 
 
 def test_accuracy_floor_on_realistic_chat_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, REALISTIC)
-    assert right / n_in >= 0.92 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
-    assert (right + abstained) / (n_in + n_off) >= 0.95
+    assert right / n_in >= 0.95 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert (right + abstained) / (n_in + n_off) >= 0.96
 
 
 def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, OFF_OR_PARTIAL)
-    assert right / n_in >= 0.8 and abstained / n_off >= 0.85, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.8 and abstained / n_off >= 0.94, (right, n_in, abstained, n_off)
+
+
+def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
+    right, n_in, abstained, n_off = counts(matcher, GYM_FLOOR)
+    assert right / n_in >= 0.87 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
 
 
 @pytest.mark.parametrize(
@@ -269,6 +275,78 @@ def test_near_but_not_about_the_leg_press_is_a_partial_answer(
     m = matcher.match(text)
     assert m.band == "none" and m.entry is None and m.partial
     assert nearest in {c.entry.id for c in m.alternatives}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i always get lower back pain after working out, what am i doing wrong?",
+        "i drive all day for work. would a back brace protect my spine?",
+        "which stretches are best for a sore lower back",
+        "does a herniated disc always need surgery",
+    ],
+)
+def test_back_pain_or_a_belt_without_the_leg_press_is_a_partial_answer(matcher: Matcher, text: str) -> None:
+    # "doing wrong" fits any lift, and a question that names only the back cannot vouch for a story about work
+    m = matcher.match(text)
+    assert m.band == "none" and m.partial and m.alternatives
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what belt do most powerlifters wear", "my stomach hurts after dinner", "can spinal stenosis be cured"],
+)
+def test_another_sport_or_a_cure_is_not_answered_from_the_article(matcher: Matcher, text: str) -> None:
+    assert answered(matcher, text) is None
+
+
+def test_a_denied_symptom_is_not_read_as_named(matcher: Matcher) -> None:
+    named = matcher.analyse("my lower back spasms with radiating pain down the leg")
+    denied = matcher.analyse("my lower back spasms, no radiating pain, not serious")
+    assert "nerve" in named.concepts
+    assert "nerve" not in denied.concepts and "persistent" not in denied.concepts
+
+
+def test_another_form_of_a_known_word_is_that_word_not_a_typo_of_another(matcher: Matcher) -> None:
+    # "twinging" is one edit pair from "tingling" (a nerve sign), but it is a form of "twinge" (pain)
+    concepts = matcher.analyse("my lower back keeps twinging on the leg press").concepts
+    assert "pain" in concepts and "nerve" not in concepts
+
+
+def test_a_question_that_asks_what_to_do_leads_over_the_story(matcher: Matcher) -> None:
+    # "keep" in the story reads as carrying on with the exercise; the question asks how to stop the pain
+    assert answered(matcher, "my back keeps getting tweaked on leg day. how can i avoid it?") in FORM
+
+
+def test_how_often_in_the_story_is_a_routine_and_in_the_question_a_question(matcher: Matcher) -> None:
+    story = "i do legs twice a week and my lower back is sore for a day or two after the leg press."
+    assert answered(matcher, story + " why is that?") == "why-back-hurts"
+    assert answered(matcher, "i leg press 3 times a week. how often should i stretch?") in STRETCH
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("which muscles should i make strong so my back stops hurting on the leg press", CORE),
+        ("my lower back tweaks at the bottom of the leg press, should i cut the range?", {"modify-exercise"}),
+        ("should i stop leg pressing for a while, my back is not happy", ALTERNATIVES),
+    ],
+)
+def test_everyday_ways_of_asking_for_a_fix(matcher: Matcher, text: str, wanted: set[str]) -> None:
+    assert answered(matcher, text) in wanted
+
+
+def test_a_phrase_that_contains_the_machine_names_the_machine(matcher: Matcher) -> None:
+    # "stop doing leg press" is one phrase (an alternative), and it still names the machine
+    assert "legpress" in matcher.analyse("should i just stop doing leg press altogether").concepts
+    assert answered(matcher, "should i just stop doing leg press altogether") in ALTERNATIVES
+
+
+def test_what_else_asks_for_something_other_than_what_the_story_tried(matcher: Matcher) -> None:
+    planks = "i already do planks every day and my back still hurts on the leg press. what else could it be?"
+    assert answered(matcher, planks) == "why-back-hurts"
+    stretches = "I stretch my hamstrings daily but the leg press still wrecks my lower back. anything else?"
+    assert answered(matcher, stretches) not in STRETCH
 
 
 def test_a_message_with_nothing_near_the_topic_is_no_partial_answer(matcher: Matcher) -> None:
