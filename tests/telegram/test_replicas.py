@@ -10,7 +10,7 @@ does); when it is killed while it answers what it fetched, another takes over wi
 lost, neither what the dead one had fetched nor what was sent while nobody polled.
 
 The check-expiry note (once, not once per replica) is not here: a bot process has no setting that
-shortens its 30 minutes, and the in-process clock of the other tests cannot reach another process.
+shortens its 30 minutes, so test_replica_timers.py runs two replicas in one process on the hand-moved clock.
 """
 
 from __future__ import annotations
