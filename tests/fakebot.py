@@ -3,12 +3,18 @@
 It speaks the Bot API over real HTTP, as PTB's `base_url` expects (`/bot<token>/<method>`), keeps the
 messages of each chat, hands out updates that a test pushes (long polling included) and records every call
 the bot makes, so that tests can assert what a person would have seen.
+
+Several bot processes can share one server: each given `base_url_for(name)` (`/as/<name>/bot<token>/…`),
+its calls carry that name in `Call.client`. Every getUpdates is kept in `polls` (who, from when to when);
+with `one_consumer` set, a getUpdates that arrives while another is waiting ends the waiting one with
+Telegram's 409 Conflict, as Telegram allows one consumer per token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import json
 import time
@@ -46,6 +52,7 @@ class Call:
     method: str
     params: Json
     content_type: str = "application/x-www-form-urlencoded"  # how the request body was encoded
+    client: str = ""  # the name in the address the call came to (`FakeTelegram.base_url_for`)
 
     @property
     def text(self) -> str:
@@ -72,6 +79,29 @@ class Call:
         parameters = self.params.get("reply_parameters") or {}
         value = parameters.get("message_id")
         return int(value) if value is not None else None
+
+
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+
+
+@dataclass
+class Poll:
+    """One getUpdates request: who made it, from when until when (time.monotonic()), and how it ended."""
+
+    client: str
+    started: float
+    ended: float | None = None
+    conflict: bool = False  # ended by a newer getUpdates (`one_consumer`)
+    request: web.Request | None = None
+
+    @property
+    def open(self) -> bool:
+        """Still waiting, from a client still connected (a killed process's poll is not open)."""
+        transport = self.request.transport if self.request is not None else None
+        return self.ended is None and transport is not None and not transport.is_closing()
+
+
+_current_poll: contextvars.ContextVar[Poll | None] = contextvars.ContextVar("current_poll", default=None)
 
 
 FaultKind = Literal["429", "500", "502", "503", "hang", "drop", "malformed"]
@@ -228,6 +258,8 @@ class FakeTelegram:
         self._closing = False
         self.port = 0
         self.latency = 0.0  # seconds added to every call but getUpdates, as a real network would
+        self.polls: list[Poll] = []  # every getUpdates, in the order they arrived
+        self.one_consumer = False  # a newer getUpdates ends a waiting one with 409, as Telegram does
 
     # ------------------------------------------------------------------------------------- server
     async def start(self, port: int = 0) -> None:
@@ -253,12 +285,19 @@ class FakeTelegram:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
+    def base_url_for(self, client: str) -> str:
+        """The Bot API address for one of several bot processes: its calls are recorded with its name."""
+        return f"http://127.0.0.1:{self.port}/as/{client}/bot"
+
     @property
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"]
+        client = ""
+        if path.startswith("as/") and path.count("/") >= 2:
+            _, client, path = path.split("/", 2)
         token, _, method = path.removeprefix("bot").partition("/")
         if not path.startswith("bot") or token != self.token:
             return web.json_response(
@@ -267,7 +306,9 @@ class FakeTelegram:
         params = self._decode(dict(await request.post()) if request.can_read_body else {})
         if request.content_type == "application/json":
             params = await request.json()
-        call = Call(method, params, request.content_type)
+        call = Call(method, params, request.content_type, client)
+        if method == "getUpdates":
+            _current_poll.set(self._poll_started(client, request))
         if self.latency and method != "getUpdates":
             await asyncio.sleep(self.latency)
         fault = self._take_fault(method)
@@ -477,22 +518,38 @@ class FakeTelegram:
     async def api_getMe(self, params: Json) -> Json:
         return self.bot_user
 
-    async def api_getUpdates(self, params: Json) -> list[Json]:
+    def _poll_started(self, client: str, request: web.Request) -> Poll:
+        poll = Poll(client, time.monotonic(), request=request)
+        if self.one_consumer:
+            for other in self.polls:
+                if other.open:
+                    other.conflict = True  # told in its own wait loop, woken by the notify below
+        self.polls.append(poll)
+        return poll
+
+    async def api_getUpdates(self, params: Json) -> list[Json] | tuple[int, str]:
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         limit = int(params.get("limit") or 100)
         deadline = asyncio.get_running_loop().time() + timeout
-        async with self._changed:
-            self.updates = [u for u in self.updates if u["update_id"] >= offset]
-            while not self.updates and not self._closing:
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    break
-                try:
-                    await asyncio.wait_for(self._changed.wait(), remaining)
-                except TimeoutError:
-                    break
-            return self.updates[:limit]
+        poll = _current_poll.get() or Poll("", time.monotonic())
+        try:
+            async with self._changed:
+                self._changed.notify_all()  # a waiting poll this one ended learns it now
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                while not self.updates and not self._closing and not poll.conflict:
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        await asyncio.wait_for(self._changed.wait(), remaining)
+                    except TimeoutError:
+                        break
+                if poll.conflict:
+                    return 409, CONFLICT
+                return self.updates[:limit]
+        finally:
+            poll.ended = time.monotonic()
 
     async def api_deleteWebhook(self, params: Json) -> bool:
         self.webhook = {}

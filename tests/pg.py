@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,17 +66,23 @@ class PgServer:
         return self.url(name)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """One PostgreSQL server for the whole test session (each test takes a fresh database on it)."""
+class ServerUnavailable(Exception):
+    """No PostgreSQL server can be started here (no driver, no server binaries): the reason."""
+
+
+@contextmanager
+def throwaway_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of its own, running until the block ends; ServerUnavailable when none can run
+    here. For the fixture below and for the benchmarks, which run outside pytest."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        unavailable("psycopg is not installed (pip install -e '.[test]')")
+        raise ServerUnavailable("psycopg is not installed (pip install -e '.[test]')") from None
     bin_dir = server_bin()
     if bin_dir is None:
-        unavailable("no server binaries in /usr/lib/postgresql/*/bin (apt-get install postgresql)")
-        raise AssertionError  # not reached: unavailable() fails or skips
+        raise ServerUnavailable(
+            "no server binaries in /usr/lib/postgresql/*/bin (apt-get install postgresql)"
+        )
     as_root = os.geteuid() == 0
     prefix = ["runuser", "-u", SERVER_USER, "--"] if as_root else []
     # not under pytest's tmp_path: its parents are closed to every user but root
@@ -108,6 +115,16 @@ def pg_server() -> Iterator[PgServer]:
         if with_server.exists():
             run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the whole test session (each test takes a fresh database on it)."""
+    try:
+        with throwaway_server() as server:
+            yield server
+    except ServerUnavailable as exc:  # raised before the server starts, never from a test
+        unavailable(str(exc))
 
 
 @pytest.fixture
