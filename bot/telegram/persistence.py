@@ -88,10 +88,12 @@ class StoragePersistence(BasePersistence[Data, Data, Data]):
         namespace: str,
         check_value: Callable[[Any], str | None] = _mapping,
         check_key: Callable[[str], str | None] = _anything,
+        remember: bool = True,
     ) -> dict[str, Any]:
         """The namespace's rows, decoded. A damaged row (not JSON, a list where a mapping belongs, a key
         that is no id) is skipped with one WARNING naming it, and replaced at that person's next write:
-        one damaged row must never stop the bot, nor cost anyone else their state."""
+        one damaged row must never stop the bot, nor cost anyone else their state. `remember`: what is
+        loaded becomes what memory holds (at start-up); otherwise it is only looked at."""
         loaded: dict[str, Any] = {}
         for key, text in self.storage.load(namespace).items():
             problem = check_key(key)
@@ -105,14 +107,22 @@ class StoragePersistence(BasePersistence[Data, Data, Data]):
             if problem is not None:
                 log.warning("Skipped the damaged state row %s %r (%s)", namespace, key[:80], problem)
                 continue
-            self._written[(namespace, key)] = text
+            if remember:
+                self._written[(namespace, key)] = text
             loaded[key] = value
         return loaded
 
+    def stored(self) -> tuple[dict[int, Data], dict[int, Data]]:
+        """Everyone's and every chat's data as the database holds it now, without touching memory: with
+        replicas, what the daily retention looks at (memory holds only the people this replica served)."""
+        users = self._load(USER, check_key=_user_or_chat_id, remember=False)
+        chats = self._load(CHAT, check_key=_user_or_chat_id, remember=False)
+        return {int(k): v for k, v in users.items()}, {int(k): v for k, v in chats.items()}
+
     def _save(self, namespace: str, key: str, value: Any) -> None:
         text = None if value is None else _dump(value)
-        if self._written.get((namespace, key)) == text:
-            return
+        if self._written.get((namespace, key)) == text and not (text is None and self.shared):
+            return  # unchanged; but with replicas a row this one never read may exist: deleting is asked
         self.storage.save(namespace, key, text)
         if text is None:
             self._written.pop((namespace, key), None)

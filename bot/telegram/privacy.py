@@ -109,9 +109,8 @@ async def purge_job(context: Context) -> None:
     if claims is not None and not claims.once(f"retention:{today()}"):
         return
     persistence = app.persistence
-    stored = None
-    if isinstance(persistence, StoragePersistence) and persistence.shared:
-        stored = (await persistence.get_user_data(), await persistence.get_chat_data())
+    shared = isinstance(persistence, StoragePersistence) and persistence.shared
+    stored = persistence.stored() if isinstance(persistence, StoragePersistence) and shared else None
     purge_silent(app, job.data, stored=stored)
     await app.update_persistence()
 

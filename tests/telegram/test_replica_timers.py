@@ -15,8 +15,9 @@ from conftest import Clock, Harness, settings_for, start_bot, stop_bot
 from fakebot import Call, FakeTelegram, Json, private_chat, sent, user
 
 from bot.core.dialogue import Dialogue
-from bot.telegram.app import ADOPT_JOB
+from bot.telegram.app import ADOPT_JOB, inbox_of
 from bot.telegram.checks import job_name
+from bot.telegram.privacy import PURGE_JOB
 
 EXPIRED_NOTE = "Your quick check closed after 30 minutes without an answer."
 
@@ -100,3 +101,35 @@ async def test_forget_removes_the_replicas_copy_of_the_timers(
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT key FROM kv WHERE namespace = 'timer'").fetchall()
     assert rows == []
+
+
+async def through(replica: Harness, update_id: int, **update: object) -> list[Call]:
+    """Deliver an update to this replica, as a load balancer would (the webhook's store-and-take)."""
+    before = len(replica.fake.calls)
+    assert inbox_of(replica.app).receive([{"update_id": update_id, **update}]) == 1
+    await asyncio.wait_for(replica.event(update_id).wait(), WAIT)
+    return replica.fake.calls[before:]
+
+
+async def test_the_daily_retention_on_one_replica_leaves_its_view_of_people_current(
+    replicas: tuple[Harness, Harness],
+) -> None:
+    """The retention reads everyone's state from the database; the people this replica holds in memory
+    must still be read afresh at their next update (else it answers from the state it saw last)."""
+    a, b = replicas
+    rita = user(3003, "Rita")
+    chat = private_chat(rita)
+    (step1,) = sent(await through(a, 900_001, message=a.fake.message(chat, rita, "/check")))
+    shown = a.message_of(step1)
+    tap = shown["reply_markup"]["inline_keyboard"][-2][0]["callback_data"]  # "None of these"
+    calls = await through(b, 900_002, callback_query=a.fake.callback_query(rita, shown, tap))
+    assert any("Quick check · 2/" in str(c.params.get("text")) for c in calls)
+    queue = a.app.job_queue
+    assert queue is not None
+    (retention,) = queue.get_jobs_by_name(PURGE_JOB)
+    await retention.run(a.app)
+    shown = a.message_of(next(c for c in calls if c.method == "editMessageText"))
+    tap = shown["reply_markup"]["inline_keyboard"][-2][0]["callback_data"]
+    calls = await through(a, 900_003, callback_query=a.fake.callback_query(rita, shown, tap))
+    texts = [str(c.params.get("text")) for c in calls]
+    assert any("Quick check · 3/" in t for t in texts), texts
