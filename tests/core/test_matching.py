@@ -230,6 +230,7 @@ REALISTIC = DATA / "chat-realistic.yaml"  # long, rambling, slang, voice-to-text
 OFF_OR_PARTIAL = DATA / "off-topic-partial.yaml"  # back pain in general, belts for other lifts, ...
 GYM_FLOOR = DATA / "gym-floor.yaml"  # stories with the question last, slang, non-native, general back pain
 FORUM = DATA / "forum-stories.yaml"  # forum stories with knees, hips, sciatica, other machines; look-alikes
+THREADS = DATA / "forum-threads.yaml"  # forum threads: the question anywhere or unmarked; other joints, gear
 
 
 def test_accuracy_floor_on_realistic_chat_messages(matcher: Matcher) -> None:
@@ -251,6 +252,11 @@ def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
 def test_accuracy_floor_on_forum_stories(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, FORUM)
     assert right / n_in >= 0.91 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+
+
+def test_accuracy_floor_on_forum_threads(matcher: Matcher) -> None:
+    right, n_in, abstained, n_off = counts(matcher, THREADS)
+    assert right / n_in >= 0.91 and abstained / n_off >= 0.9, (right, n_in, abstained, n_off)
 
 
 @pytest.mark.parametrize(
