@@ -450,3 +450,15 @@ def test_how_far_someone_reaches_is_how_flexible_they_are(matcher: Matcher) -> N
     # the knees here measure a stretch; they are not a knee complaint
     text = "I can barely touch my knees, never mind the floor. is that why the leg press hurts my back?"
     assert answered(matcher, text) in HAMSTRING
+
+
+def test_a_denial_reaches_past_because_of_to_what_it_denies(matcher: Matcher) -> None:
+    # "not because of pain" says there is no pain: a question about size stays a question about size
+    assert "pain" not in matcher.analyse("want a leg press swap for bigger quads, not because of pain").concepts
+    assert answered(matcher, "leg press alternative for bigger glutes? not because of any pain") is None
+    assert "pain" in matcher.analyse("I skip the leg press because of the pain in my back").concepts
+
+
+def test_asking_what_is_wrong_asks_for_the_mistake(matcher: Matcher) -> None:
+    text = "every leg day my lower back is done for by the evening, what could I be getting wrong"
+    assert answered(matcher, text) == "incorrect-form"
