@@ -80,6 +80,7 @@ class Analysis:
     concepts: frozenset[str]
     asked: frozenset[str] = frozenset()  # concepts of the clauses that ask, when they lead
     strangers: int = 0  # content words the knowledge base has never seen
+    question: frozenset[str] = frozenset()  # terms of the clauses that ask and lead, beside a story
 
 
 # ---------------------------------------------------------------------------------------------- matcher
@@ -261,7 +262,10 @@ class Matcher:
         weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints))
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
-        return Analysis(weights, concepts, asked, strangers)
+        question = frozenset(t for terms, asks in per_clause if asks and self._leads(terms) for t in terms)
+        return Analysis(
+            weights, concepts, asked, strangers, question if question != weights.keys() else frozenset()
+        )
 
     def _leads(self, terms: Sequence[str]) -> bool:
         """An asking clause leads when it names something specific, or the kind of answer it wants ("what
@@ -371,7 +375,30 @@ class Matcher:
         else:
             band = "confident" if top.score >= cfg.confident else "unsure"
             top, rest = self._tie_break(top, near, ranked)
+        if band == "unsure" and (
+            decided := self._decided_by_question(analysis, ranked[: 1 + MAX_ALTERNATIVES])
+        ):
+            return Match(
+                "confident",
+                decided.entry,
+                decided.score,
+                tuple(c for c in ranked if c is not decided)[:MAX_ALTERNATIVES],
+            )
         return Match(band, top.entry, top.score, rest)
+
+    def _decided_by_question(self, analysis: Analysis, best: Sequence[Candidate]) -> Candidate | None:
+        """Among the best candidates for a story and its question that the whole cannot decide between,
+        the one the question alone answers confidently: the story says who asks, the question what about."""
+        if not analysis.question:
+            return None
+        concepts = frozenset(t[1:] for t in analysis.question if t.startswith("@"))
+        alone = self.rank(Analysis(dict.fromkeys(analysis.question, 1.0), concepts, concepts))
+        if not alone or alone[0].score < self.cfg.confident:
+            return None
+        near = [c for c in alone[1:] if alone[0].score - c.score < self.cfg.margin]
+        if any(not self.agree(alone[0].entry, c.entry) for c in near):
+            return None
+        return next((c for c in best if c.entry is alone[0].entry), None)
 
     def _unspecific(self, analysis: Analysis) -> bool:
         """On topic through two anchors (the leg press and the back), nothing rarer named, and nothing that

@@ -454,7 +454,9 @@ def test_how_far_someone_reaches_is_how_flexible_they_are(matcher: Matcher) -> N
 
 def test_a_denial_reaches_past_because_of_to_what_it_denies(matcher: Matcher) -> None:
     # "not because of pain" says there is no pain: a question about size stays a question about size
-    assert "pain" not in matcher.analyse("want a leg press swap for bigger quads, not because of pain").concepts
+    assert (
+        "pain" not in matcher.analyse("want a leg press swap for bigger quads, not because of pain").concepts
+    )
     assert answered(matcher, "leg press alternative for bigger glutes? not because of any pain") is None
     assert "pain" in matcher.analyse("I skip the leg press because of the pain in my back").concepts
 
@@ -462,3 +464,9 @@ def test_a_denial_reaches_past_because_of_to_what_it_denies(matcher: Matcher) ->
 def test_asking_what_is_wrong_asks_for_the_mistake(matcher: Matcher) -> None:
     text = "every leg day my lower back is done for by the evening, what could I be getting wrong"
     assert answered(matcher, text) == "incorrect-form"
+
+
+def test_the_question_decides_between_near_equal_answers_to_its_story(matcher: Matcher) -> None:
+    # the story (sciatica) and the question (crunches) pull towards different entries: the question decides
+    story = "sciatica again since friday, physio told me to rest from the gym."
+    assert answered(matcher, f"{story} are crunches ok? or is that too much") in CORE
