@@ -470,3 +470,9 @@ def test_the_question_decides_between_near_equal_answers_to_its_story(matcher: M
     # the story (sciatica) and the question (crunches) pull towards different entries: the question decides
     story = "sciatica again since friday, physio told me to rest from the gym."
     assert answered(matcher, f"{story} are crunches ok? or is that too much") in CORE
+
+
+def test_a_belt_named_with_another_lift_is_that_lifts_belt(matcher: Matcher) -> None:
+    other = matcher.match("do deadlift belts make your core lazy?")
+    assert other.band == "none" and other.partial  # the nearest answers come along
+    assert answered(matcher, "does wearing a belt on the leg press make my core lazy") == "back-support"
