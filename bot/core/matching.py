@@ -81,6 +81,7 @@ class Analysis:
     asked: frozenset[str] = frozenset()  # concepts of the clauses that ask, when they lead
     strangers: int = 0  # content words the knowledge base has never seen
     question: frozenset[str] = frozenset()  # terms of the clauses that ask and lead, beside a story
+    story: bool = False  # a story of several clauses, none of which asks
 
 
 # ---------------------------------------------------------------------------------------------- matcher
@@ -263,9 +264,9 @@ class Matcher:
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
         question = frozenset(t for terms, asks in per_clause if asks and self._leads(terms) for t in terms)
-        return Analysis(
-            weights, concepts, asked, strangers, question if question != weights.keys() else frozenset()
-        )
+        story = len(found) > 1 and not any(asks for _, asks in found)
+        question = question if question != weights.keys() else frozenset()
+        return Analysis(weights, concepts, asked, strangers, question, story)
 
     def _leads(self, terms: Sequence[str]) -> bool:
         """An asking clause leads when it names something specific, or the kind of answer it wants ("what
@@ -374,7 +375,7 @@ class Matcher:
             band: Band = "unsure"
         else:
             band = "confident" if top.score >= cfg.confident else "unsure"
-            top, rest = self._tie_break(top, near, ranked)
+            top, rest = self._tie_break(top, near, ranked, analysis.story)
         if band == "unsure" and (
             decided := self._decided_by_question(analysis, ranked[: 1 + MAX_ALTERNATIVES])
         ):
@@ -417,10 +418,12 @@ class Matcher:
         return Match("none", None, 0.0, tuple(near), reason, partial=bool(near))
 
     def _tie_break(
-        self, top: Candidate, near: list[Candidate], ranked: list[Candidate]
+        self, top: Candidate, near: list[Candidate], ranked: list[Candidate], story: bool = False
     ) -> tuple[Candidate, tuple[Candidate, ...]]:
-        """Among near-equal candidates that agree, prefer the kind that says what to do."""
-        order = {k: i for i, k in enumerate(self.cfg.tie_break_kinds)}
+        """Among near-equal candidates that agree, prefer the kind that says what to do; a story that asks
+        nothing wants to know why first, so there the order is the other way round."""
+        kinds = self.cfg.tie_break_kinds
+        order = {k: i for i, k in enumerate(reversed(kinds) if story else kinds)}
         if not near or not order:
             return top, tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
         best = min([top, *near], key=lambda c: order.get(c.entry.kind, len(order)))

@@ -476,3 +476,9 @@ def test_a_belt_named_with_another_lift_is_that_lifts_belt(matcher: Matcher) -> 
     other = matcher.match("do deadlift belts make your core lazy?")
     assert other.band == "none" and other.partial  # the nearest answers come along
     assert answered(matcher, "does wearing a belt on the leg press make my core lazy") == "back-support"
+
+
+def test_a_story_that_asks_nothing_is_told_why_first(matcher: Matcher) -> None:
+    story = "tried feet wide and feet narrow on the leg press. lower back aches either way."
+    assert answered(matcher, story) == "incorrect-form"  # the cause and its fix score alike: the cause
+    assert answered(matcher, f"{story} what should I change?") == "improve-form"
