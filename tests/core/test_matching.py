@@ -482,3 +482,9 @@ def test_a_story_that_asks_nothing_is_told_why_first(matcher: Matcher) -> None:
     story = "tried feet wide and feet narrow on the leg press. lower back aches either way."
     assert answered(matcher, story) == "incorrect-form"  # the cause and its fix score alike: the cause
     assert answered(matcher, f"{story} what should I change?") == "improve-form"
+
+
+def test_one_leg_against_the_other_is_not_the_core_against_the_back(matcher: Matcher) -> None:
+    text = "my right leg is the stronger leg on the leg press, will single leg sets fix the imbalance?"
+    assert answered(matcher, text) is None
+    assert answered(matcher, "could an imbalance between my abs and back make the leg press hurt") in CORE
