@@ -241,7 +241,7 @@ def test_accuracy_floor_on_realistic_chat_messages(matcher: Matcher) -> None:
 
 def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, OFF_OR_PARTIAL)
-    assert right / n_in >= 0.8 and abstained / n_off >= 0.94, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.8 and abstained / n_off >= 0.96, (right, n_in, abstained, n_off)
 
 
 def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
@@ -251,12 +251,12 @@ def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
 
 def test_accuracy_floor_on_forum_stories(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, FORUM)
-    assert right / n_in >= 0.91 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.95 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
 
 
 def test_accuracy_floor_on_forum_threads(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, THREADS)
-    assert right / n_in >= 0.91 and abstained / n_off >= 0.9, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.94 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
 
 
 @pytest.mark.parametrize(
