@@ -129,7 +129,10 @@ class Matcher:
         targets = useful
         self._typo_targets = tuple(sorted(w for w in targets if len(w) >= 3 and w.isalpha()))
         self._typo_index: DeletionIndex | None = None  # built at the first unknown word (see `_typos`)
-        self._vocab = frozenset(stem(w) for w in kb_words) | kb_words
+        # the bot's own chat words ("thx", "hi") are no strangers: "thx. and how do I keep my back flat?"
+        talk = kb.small_talk.topics if kb.small_talk else ()
+        chat_words = {w for topic in talk for phrase in topic.phrases for w in tokens(phrase)}
+        self._vocab = frozenset(stem(w) for w in kb_words | chat_words) | kb_words | chat_words
         self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
         self._kb_words = frozenset(kb_words)

@@ -488,3 +488,8 @@ def test_one_leg_against_the_other_is_not_the_core_against_the_back(matcher: Mat
     text = "my right leg is the stronger leg on the leg press, will single leg sets fix the imbalance?"
     assert answered(matcher, text) is None
     assert answered(matcher, "could an imbalance between my abs and back make the leg press hurt") in CORE
+
+
+def test_thanks_around_a_follow_up_question_is_not_a_word_the_bot_does_not_know(matcher: Matcher) -> None:
+    assert answered(matcher, "cheers! and how do I keep my back flat against the pad") in FORM
+    assert answered(matcher, "ok cool, technique for chest press?") is None
