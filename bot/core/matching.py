@@ -272,9 +272,11 @@ class Matcher:
         return Analysis(weights, concepts, asked, strangers, question, story)
 
     def _leads(self, terms: Sequence[str]) -> bool:
-        """An asking clause leads when it names something specific, or the kind of answer it wants ("what
-        should I change?" wants a fix, whatever the story before it says)."""
-        return self._specific(terms) or any(t[1:] in self.cfg.kind_hints for t in terms)
+        """An asking clause leads when it names something specific, the kind of answer it wants ("what
+        should I change?" wants a fix, whatever the story before it says), or what a short follow-up can be
+        about (form, alternatives: "how do I do it right?"); "is that why?" points back to the story."""
+        named = {t[1:] for t in terms if t.startswith("@")}
+        return self._specific(terms) or bool(named & (self.cfg.kind_hints.keys() | self.cfg.weak_subjects))
 
     def _specific(self, terms: Iterable[str]) -> bool:
         return any(t.startswith("@") and self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms)

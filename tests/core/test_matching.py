@@ -493,3 +493,9 @@ def test_one_leg_against_the_other_is_not_the_core_against_the_back(matcher: Mat
 def test_thanks_around_a_follow_up_question_is_not_a_word_the_bot_does_not_know(matcher: Matcher) -> None:
     assert answered(matcher, "cheers! and how do I keep my back flat against the pad") in FORM
     assert answered(matcher, "ok cool, technique for chest press?") is None
+
+
+def test_a_question_about_form_leads_over_a_story_that_names_other_things(matcher: Matcher) -> None:
+    # "for legs" in the story reads as wanting an alternative; the question asks how to do it right
+    story = "I only train legs on the machine for legs now. it gives my lower back grief."
+    assert answered(matcher, f"{story} how do I do it right?") in FORM
