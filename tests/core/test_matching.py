@@ -235,8 +235,8 @@ THREADS = DATA / "forum-threads.yaml"  # forum threads: the question anywhere or
 
 def test_accuracy_floor_on_realistic_chat_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, REALISTIC)
-    assert right / n_in >= 0.95 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
-    assert (right + abstained) / (n_in + n_off) >= 0.96
+    assert right / n_in >= 0.97 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert (right + abstained) / (n_in + n_off) >= 0.98
 
 
 def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> None:
