@@ -27,9 +27,14 @@ DEFAULT_SETS = [
             "off-topic-partial.yaml",
             "gym-floor.yaml",
             "forum-stories.yaml",
+            "forum-threads.yaml",
         )
     ),
-    *sorted((ROOT.parent / "shared" / "eval").glob("*.yaml")),
+    *sorted(
+        next((p / "shared" / "eval" for p in ROOT.parents if (p / "shared" / "eval").is_dir()), ROOT).glob(
+            "*.yaml"
+        )
+    ),
 ]
 
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Literal
 
 from bot.content.model import Entry, KnowledgeBase
+from bot.core.gate import Gate
 from bot.core.reading import STOPWORDS, clauses, contains, map_phrases, weigh
 from bot.text import DeletionIndex, everyday_words, root, stem, tokens
 
@@ -79,6 +80,8 @@ class Analysis:
     concepts: frozenset[str]
     asked: frozenset[str] = frozenset()  # concepts of the clauses that ask, when they lead
     strangers: int = 0  # content words the knowledge base has never seen
+    question: frozenset[str] = frozenset()  # terms of the clauses that ask and lead, beside a story
+    story: bool = False  # a story of several clauses, none of which asks
 
 
 # ---------------------------------------------------------------------------------------------- matcher
@@ -99,11 +102,11 @@ class Matcher:
         for key, concept in sorted(self._phrases.items(), key=lambda kv: -len(kv[0])):
             self._by_first[key[0]].append((key, concept))
         self._question_words = cfg.question_words
+        self._gate = Gate.from_config(cfg)
         # a phrase that contains the name of the machine also names it ("can I still leg press", "stop doing
         # leg press"): the anchors that can vouch for a message, inside the phrases of on-topic concepts
-        off_topic_concepts = frozenset(c for rule in cfg.off_topic for c in rule.concepts)
-        self._markers = off_topic_concepts
-        vouching = cfg.anchors - off_topic_concepts
+        off_topic_concepts = self._gate.markers
+        vouching = self._gate.vouching
         inner = [k for k, c in self._phrases.items() if c in vouching]
         inner_words = {w for k in inner for w in k}
         self._named_inside: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -126,7 +129,10 @@ class Matcher:
         targets = useful
         self._typo_targets = tuple(sorted(w for w in targets if len(w) >= 3 and w.isalpha()))
         self._typo_index: DeletionIndex | None = None  # built at the first unknown word (see `_typos`)
-        self._vocab = frozenset(stem(w) for w in kb_words) | kb_words
+        # the bot's own chat words ("thx", "hi") are no strangers: "thx. and how do I keep my back flat?"
+        talk = kb.small_talk.topics if kb.small_talk else ()
+        chat_words = {w for topic in talk for phrase in topic.phrases for w in tokens(phrase)}
+        self._vocab = frozenset(stem(w) for w in kb_words | chat_words) | kb_words | chat_words
         self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | STOPWORDS
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
         self._kb_words = frozenset(kb_words)
@@ -185,12 +191,6 @@ class Matcher:
         }
         self._related = {e.id: frozenset(e.related) for e in kb.entries}
         self._general = self._general_entry(docs)
-        self._near_topic = cfg.anchors | cfg.subjects | cfg.weak_subjects
-        # concepts that only ever mark a message as being about something else: evidence against the topic
-        self._elsewhere = frozenset(c for rule in cfg.off_topic for c in rule.concepts) - self._near_topic
-        # an anchor that can itself mark a message off topic (the back: back pain in general) cannot vouch
-        # for the story around a question that names it; the other (the leg press) can
-        self._vouching = cfg.anchors - frozenset(c for rule in cfg.off_topic for c in rule.concepts)
 
     def _general_entry(self, docs: Sequence[tuple[int, frozenset[str]]]) -> int | None:
         """The entry that answers on-topic messages naming nothing specific ("leg presses kill my lower
@@ -251,7 +251,7 @@ class Matcher:
     def _concepts_and_words(self, words: Sequence[str], asks: bool = True) -> list[str]:
         """Longest-phrase-first mapping of words to '@concept' terms; other words stay, stemmed. Only a
         clause that does not ask can say that something is fine ("is my back ok?" asks about the back)."""
-        markers = frozenset() if asks else self._markers
+        markers = frozenset() if asks else self._gate.markers
         return map_phrases(words, self._by_first, self._phrases, self._named_inside, markers)
 
     def _words(self, text: str) -> list[str]:
@@ -266,33 +266,24 @@ class Matcher:
         weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints))
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
-        return Analysis(weights, concepts, asked, strangers)
+        question = frozenset(t for terms, asks in per_clause if asks and self._leads(terms) for t in terms)
+        story = len(found) > 1 and not any(asks for _, asks in found)
+        question = question if question != weights.keys() else frozenset()
+        return Analysis(weights, concepts, asked, strangers, question, story)
 
     def _leads(self, terms: Sequence[str]) -> bool:
-        """An asking clause leads when it names something specific, or the kind of answer it wants ("what
-        should I change?" wants a fix, whatever the story before it says)."""
-        return self._specific(terms) or any(t[1:] in self.cfg.kind_hints for t in terms)
+        """An asking clause leads when it names something specific, the kind of answer it wants ("what
+        should I change?" wants a fix, whatever the story before it says), or what a short follow-up can be
+        about (form, alternatives: "how do I do it right?"); "is that why?" points back to the story."""
+        named = {t[1:] for t in terms if t.startswith("@")}
+        return self._specific(terms) or bool(named & (self.cfg.kind_hints.keys() | self.cfg.weak_subjects))
 
     def _specific(self, terms: Iterable[str]) -> bool:
         return any(t.startswith("@") and self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms)
 
-    # ------------------------------------------------------------------------------------------- gate
     def gate(self, concepts: frozenset[str], strangers: int = 0) -> str | None:
-        """None when the message is on topic, else the reason it is not."""
-        paired = any(concepts & companions for c, companions in self.cfg.pairs.items() if c in concepts)
-        weak = bool(concepts & self.cfg.weak_subjects) and strangers == 0
-        if not concepts & self.cfg.subjects and not paired and not weak:
-            return "no subject"
-        return self._rule_against(concepts)
-
-    def _companions(self, concepts: frozenset[str]) -> frozenset[str]:
-        """The anchors among `concepts` that vouch for a message, and what a question may ask about them."""
-        vouching = concepts & self._vouching
-        return vouching.union(*(self.cfg.pairs.get(c, ()) for c in vouching))
-
-    def _rule_against(self, concepts: frozenset[str]) -> str | None:
-        """The first off-topic rule that `concepts` meet."""
-        return next((rule.name for rule in self.cfg.off_topic if rule.applies(concepts)), None)
+        """None when the message is on topic, else the reason it is not (bot/core/gate.py)."""
+        return self._gate.reason(concepts, strangers)
 
     # ---------------------------------------------------------------------------------------- ranking
     def rank(self, analysis: Analysis) -> list[Candidate]:
@@ -370,18 +361,7 @@ class Matcher:
         analysis = self.analyse(text)
         if on_topic and not self._specific(analysis.terms):
             return Match("none", None, 0.0, (), "nothing specific")
-        reason = None if on_topic else self.gate(analysis.concepts, analysis.strangers)
-        # a question that itself names the leg press is on topic whatever the story around it mentions ("my
-        # quads are growing… does a belt protect my back on the leg press?"); a weak subject, or a question
-        # that names only the back ("I drive for a living, would a belt protect my spine?"), cannot
-        asked = analysis.asked
-        if reason and asked & self._vouching and self.gate(asked, strangers=1) is None:
-            reason = None  # the story mentions something else, but the question itself is on topic
-        elif not reason and asked & self._elsewhere and not asked & self._companions(analysis.concepts):
-            # the question itself is about something else ("… should I wear a belt for deadlifts too?"),
-            # unless it asks about the machine the story names ("should I do squats instead?"), or the
-            # story names what the article covers whatever the lift (a disc, a weak core)
-            reason = self._rule_against(asked | (analysis.concepts & self.cfg.subjects))
+        reason = None if on_topic else self._gate.judge(analysis.concepts, analysis.asked, analysis.strangers)
         if reason:
             return self._off_topic(analysis, reason)
         ranked = self.rank(analysis)
@@ -400,30 +380,55 @@ class Matcher:
             band: Band = "unsure"
         else:
             band = "confident" if top.score >= cfg.confident else "unsure"
-            top, rest = self._tie_break(top, near, ranked)
+            top, rest = self._tie_break(top, near, ranked, analysis.story)
+        if band == "unsure" and (
+            decided := self._decided_by_question(analysis, ranked[: 1 + MAX_ALTERNATIVES])
+        ):
+            return Match(
+                "confident",
+                decided.entry,
+                decided.score,
+                tuple(c for c in ranked if c is not decided)[:MAX_ALTERNATIVES],
+            )
         return Match(band, top.entry, top.score, rest)
+
+    def _decided_by_question(self, analysis: Analysis, best: Sequence[Candidate]) -> Candidate | None:
+        """Among the best candidates for a story and its question that the whole cannot decide between,
+        the one the question alone answers confidently: the story says who asks, the question what about."""
+        if not analysis.question:
+            return None
+        concepts = frozenset(t[1:] for t in analysis.question if t.startswith("@"))
+        alone = self.rank(Analysis(dict.fromkeys(analysis.question, 1.0), concepts, concepts))
+        if not alone or alone[0].score < self.cfg.confident:
+            return None
+        near = [c for c in alone[1:] if alone[0].score - c.score < self.cfg.margin]
+        if any(not self.agree(alone[0].entry, c.entry) for c in near):
+            return None
+        return next((c for c in best if c.entry is alone[0].entry), None)
 
     def _unspecific(self, analysis: Analysis) -> bool:
         """On topic through two anchors (the leg press and the back), nothing rarer named, and nothing that
         points elsewhere ("my knees are fine and my back is fine, how do I make it harder")."""
         known = [t for t in analysis.terms if t in self._idf]
-        if len(known) > MAX_UNSPECIFIC_TERMS or analysis.concepts & self._elsewhere:
+        if len(known) > MAX_UNSPECIFIC_TERMS or analysis.concepts & self._gate.elsewhere:
             return False
         return len(analysis.concepts & self.cfg.anchors) >= 2 and not self._specific(known)
 
     def _off_topic(self, analysis: Analysis, reason: str) -> Match:
         """Abstain; when the message is near what the bot knows (the back, a belt), the nearest answers
         come along so that the reply can say honestly what the bot does know."""
-        if not analysis.concepts & self._near_topic:
+        if not analysis.concepts & self._gate.near_topic:
             return Match("none", None, 0.0, (), reason)
         near = [c for c in self.rank(analysis) if c.score >= self.cfg.unsure / 2][:MAX_ALTERNATIVES]
         return Match("none", None, 0.0, tuple(near), reason, partial=bool(near))
 
     def _tie_break(
-        self, top: Candidate, near: list[Candidate], ranked: list[Candidate]
+        self, top: Candidate, near: list[Candidate], ranked: list[Candidate], story: bool = False
     ) -> tuple[Candidate, tuple[Candidate, ...]]:
-        """Among near-equal candidates that agree, prefer the kind that says what to do."""
-        order = {k: i for i, k in enumerate(self.cfg.tie_break_kinds)}
+        """Among near-equal candidates that agree, prefer the kind that says what to do; a story that asks
+        nothing wants to know why first, so there the order is the other way round."""
+        kinds = self.cfg.tie_break_kinds
+        order = {k: i for i, k in enumerate(reversed(kinds) if story else kinds)}
         if not near or not order:
             return top, tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
         best = min([top, *near], key=lambda c: order.get(c.entry.kind, len(order)))

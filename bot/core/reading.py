@@ -18,6 +18,8 @@ MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
 LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often names the condition
 # a concept right after one of these is denied, not named: "no radiating pain", "not serious"
 NEGATORS = frozenset({"no", "not", "never", "without", "zero", "nothing"})
+# ...and so is one a few of these words further on: "not because of pain", "without any pain"
+NEGATION_CARRIERS = frozenset({"because", "of", "from", "any", "real", "the", "a"})
 # a thing said to be fine is not what a message is about ("my hips feel fine", "knees are totally ok")
 FINE = frozenset({"fine", "ok", "okay", "alright", "good", "great", "healthy", "perfect"})
 _LINKING = frozenset(
@@ -76,15 +78,17 @@ def map_phrases(
     i = 0
     before: Phrase = ()  # the phrase just read, and where it ended
     ended = -1
+    denying = False  # a negator came, and only words that carry it since
     while i < len(words):
         for key, concept in by_first.get(words[i], ()):
             if tuple(words[i : i + len(key)]) == key:
                 if before and all(w in _LINKING for w in words[ended:i]):
                     concept = phrases.get((*key, before[-1])) or phrases.get((before[-1], *key), concept)
                 fine = concept in markers and said_fine(words, i + len(key))
-                if not (i and words[i - 1] in NEGATORS) and not fine:
+                if not denying and not fine:
                     out.append("@" + concept)
                     out.extend("@" + c for c in named_inside.get(key, ()))
+                denying = denying and all(w in NEGATION_CARRIERS for w in key)
                 i += len(key)
                 before, ended = key, i
                 break
@@ -92,6 +96,7 @@ def map_phrases(
             w = words[i]
             if w not in STOPWORDS and not w.isdigit():
                 out.append(stem(w))
+            denying = w in NEGATORS or (denying and w in NEGATION_CARRIERS)
             i += 1
     return out
 

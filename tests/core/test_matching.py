@@ -230,17 +230,18 @@ REALISTIC = DATA / "chat-realistic.yaml"  # long, rambling, slang, voice-to-text
 OFF_OR_PARTIAL = DATA / "off-topic-partial.yaml"  # back pain in general, belts for other lifts, ...
 GYM_FLOOR = DATA / "gym-floor.yaml"  # stories with the question last, slang, non-native, general back pain
 FORUM = DATA / "forum-stories.yaml"  # forum stories with knees, hips, sciatica, other machines; look-alikes
+THREADS = DATA / "forum-threads.yaml"  # forum threads: the question anywhere or unmarked; other joints, gear
 
 
 def test_accuracy_floor_on_realistic_chat_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, REALISTIC)
-    assert right / n_in >= 0.95 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
-    assert (right + abstained) / (n_in + n_off) >= 0.96
+    assert right / n_in >= 0.97 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert (right + abstained) / (n_in + n_off) >= 0.98
 
 
 def test_accuracy_floor_on_off_topic_and_partial_messages(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, OFF_OR_PARTIAL)
-    assert right / n_in >= 0.8 and abstained / n_off >= 0.94, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.8 and abstained / n_off >= 0.96, (right, n_in, abstained, n_off)
 
 
 def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
@@ -250,7 +251,12 @@ def test_accuracy_floor_on_gym_floor_messages(matcher: Matcher) -> None:
 
 def test_accuracy_floor_on_forum_stories(matcher: Matcher) -> None:
     right, n_in, abstained, n_off = counts(matcher, FORUM)
-    assert right / n_in >= 0.91 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+    assert right / n_in >= 0.95 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
+
+
+def test_accuracy_floor_on_forum_threads(matcher: Matcher) -> None:
+    right, n_in, abstained, n_off = counts(matcher, THREADS)
+    assert right / n_in >= 0.94 and abstained / n_off >= 0.95, (right, n_in, abstained, n_off)
 
 
 @pytest.mark.parametrize(
@@ -444,3 +450,52 @@ def test_how_far_someone_reaches_is_how_flexible_they_are(matcher: Matcher) -> N
     # the knees here measure a stretch; they are not a knee complaint
     text = "I can barely touch my knees, never mind the floor. is that why the leg press hurts my back?"
     assert answered(matcher, text) in HAMSTRING
+
+
+def test_a_denial_reaches_past_because_of_to_what_it_denies(matcher: Matcher) -> None:
+    # "not because of pain" says there is no pain: a question about size stays a question about size
+    assert (
+        "pain" not in matcher.analyse("want a leg press swap for bigger quads, not because of pain").concepts
+    )
+    assert answered(matcher, "leg press alternative for bigger glutes? not because of any pain") is None
+    assert "pain" in matcher.analyse("I skip the leg press because of the pain in my back").concepts
+
+
+def test_asking_what_is_wrong_asks_for_the_mistake(matcher: Matcher) -> None:
+    text = "every leg day my lower back is done for by the evening, what could I be getting wrong"
+    assert answered(matcher, text) == "incorrect-form"
+
+
+def test_the_question_decides_between_near_equal_answers_to_its_story(matcher: Matcher) -> None:
+    # the story (sciatica) and the question (crunches) pull towards different entries: the question decides
+    story = "sciatica again since friday, physio told me to rest from the gym."
+    assert answered(matcher, f"{story} are crunches ok? or is that too much") in CORE
+
+
+def test_a_belt_named_with_another_lift_is_that_lifts_belt(matcher: Matcher) -> None:
+    other = matcher.match("do deadlift belts make your core lazy?")
+    assert other.band == "none" and other.partial  # the nearest answers come along
+    assert answered(matcher, "does wearing a belt on the leg press make my core lazy") == "back-support"
+
+
+def test_a_story_that_asks_nothing_is_told_why_first(matcher: Matcher) -> None:
+    story = "tried feet wide and feet narrow on the leg press. lower back aches either way."
+    assert answered(matcher, story) == "incorrect-form"  # the cause and its fix score alike: the cause
+    assert answered(matcher, f"{story} what should I change?") == "improve-form"
+
+
+def test_one_leg_against_the_other_is_not_the_core_against_the_back(matcher: Matcher) -> None:
+    text = "my right leg is the stronger leg on the leg press, will single leg sets fix the imbalance?"
+    assert answered(matcher, text) is None
+    assert answered(matcher, "could an imbalance between my abs and back make the leg press hurt") in CORE
+
+
+def test_thanks_around_a_follow_up_question_is_not_a_word_the_bot_does_not_know(matcher: Matcher) -> None:
+    assert answered(matcher, "cheers! and how do I keep my back flat against the pad") in FORM
+    assert answered(matcher, "ok cool, technique for chest press?") is None
+
+
+def test_a_question_about_form_leads_over_a_story_that_names_other_things(matcher: Matcher) -> None:
+    # "for legs" in the story reads as wanting an alternative; the question asks how to do it right
+    story = "I only train legs on the machine for legs now. it gives my lower back grief."
+    assert answered(matcher, f"{story} how do I do it right?") in FORM
