@@ -232,3 +232,12 @@ async def test_state_with_a_lone_surrogate_is_stored_and_read_back(backend: Back
     assert (await again.get_user_data())[7] == odd
     await again.flush()
     await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("name", ["INTAKE_LEASE_SECONDS", "POLLER_LEASE_SECONDS"])
+@pytest.mark.parametrize("bad", ["0", "ten", "1e9"])
+def test_a_lease_length_that_cannot_work_is_one_line(tmp_path: Path, name: str, bad: str) -> None:
+    result = run_bot(tmp_path, FAQ_PATH=str(FAQ), **{name: bad})
+    assert result.returncode == 2
+    (line,) = assert_clean_failure(result)
+    assert name in line and "seconds from 1 to 300" in line and repr(bad) in line
