@@ -27,6 +27,21 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_cli(*args: str, cwd: Path = ROOT, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    """`legpress-bot ARGS` run once as a subprocess, as a script runs it (stdin a pipe, never a TTY)."""
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=cwd,
+        env=cli_env(PYTHONPATH=str(ROOT), **env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=WAIT,
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

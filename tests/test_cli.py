@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from botprocess import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"query", "id", "kind", "title", "score", "band", "alternatives", "urgent", "red_flag"}
@@ -16,16 +17,7 @@ KEYS = {"query", "id", "kind", "title", "score", "band", "alternatives", "urgent
 def cli(
     *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
+    return run_cli(*args, stdin=stdin or "", **(env or {}))
 
 
 def test_ask_prints_the_answer_a_person_would_see() -> None:

@@ -47,6 +47,24 @@ Bad = Callable[[str | None, str, str], None]
 """bad(entry, field, message): one problem inside a section, with the field named in full."""
 
 
+class Counting:
+    """A section's report that counts what it was told: the section is built only when nothing was."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.count = 0
+
+    def __call__(self, entry: str | None, fld: str | None, message: str) -> None:
+        self.count += 1
+        self.report(entry, fld, message)
+
+
+def report_unknown_keys(raw: dict[Any, Any], allowed: set[str], where: str, bad: Report) -> None:
+    """One problem per key of `raw` that is not `allowed`, named `where.key`."""
+    for key in sorted(set(raw) - allowed, key=str):
+        bad(None, f"{where}.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
 @dataclass
 class Item:
     """One mapping of a list section (a sign, a topic) while it is checked: its problems go to `bad`

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.content.model import CauseResult, Entry, Option, Question, Questionnaire
-from bot.content.problems import ID_RE, Bad, Report
+from bot.content.problems import ID_RE, Bad, Counting, Report, report_unknown_keys
 
 MAX_OPTION_ID_CHARS = 20
 MAX_LABEL_CHARS = 48  # longer button labels get cut off on phones
@@ -46,18 +46,12 @@ def parse_questionnaire(
     given, are every cause the file declares, also those whose entries have problems of their own: a
     mistake in an entry is then not reported again here; nor is a reference to one of `maybe_causes`,
     entries whose kind is itself a mistake."""
-    problems = 0
-
-    def bad(entry: str | None, fld: str, message: str) -> None:
-        nonlocal problems
-        problems += 1
-        report(entry, fld, message)
+    bad = Counting(report)
 
     if not isinstance(raw, dict):
         bad(None, "questionnaire", "must be a mapping with causes and questions")
         return None
-    for key in sorted(set(raw) - SECTION_KEYS, key=str):
-        bad(None, f"questionnaire.{key}", f"unknown key (allowed: {', '.join(sorted(SECTION_KEYS))})")
+    report_unknown_keys(raw, SECTION_KEYS, "questionnaire", bad)
     cause_ids = tuple(cause_ids if cause_ids is not None else (e.id for e in entries if e.kind == "cause"))
     texts = {k: _text(raw.get(k)) for k in ("title", "intro", "offer", "general_advice", "closing")}
     for key in ("offer", "general_advice"):
@@ -86,7 +80,7 @@ def parse_questionnaire(
     defined = len(written) if isinstance(written, list) else 0
     if isinstance(per_run, int) and defined and per_run > defined:
         bad(None, "questionnaire.per_run", f"asks {per_run} questions but only {defined} are defined")
-    if problems:
+    if bad.count:
         return None
     q = Questionnaire(
         questions=tuple(questions),
@@ -102,7 +96,7 @@ def parse_questionnaire(
     )
     for problem in unreachable(q):
         bad(*problem)
-    return None if problems else q
+    return None if bad.count else q
 
 
 def _declared_ids(items: Any) -> set[str]:

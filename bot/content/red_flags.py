@@ -23,7 +23,7 @@ from bot.content.model import (
     Sign,
     Urgency,
 )
-from bot.content.problems import CONCEPT_RE, Bad, Report, each_item
+from bot.content.problems import CONCEPT_RE, Bad, Counting, Report, each_item, report_unknown_keys
 from bot.text import normalise
 
 SECTION_KEYS = {"urgent", "tell_doctor", "words", "signs", "levels"}
@@ -39,15 +39,9 @@ def parse_red_flags(raw: Any, report: Report) -> RedFlagRules | None:
     if not isinstance(raw, dict):
         report(None, "red_flags", "must be a mapping with words and signs")
         return None
-    problems = 0
+    bad = Counting(report)
 
-    def bad(entry: str | None, fld: str, message: str) -> None:
-        nonlocal problems
-        problems += 1
-        report(entry, fld, message)
-
-    for key in sorted(set(raw) - SECTION_KEYS, key=str):
-        bad(None, f"red_flags.{key}", f"unknown key (allowed: {', '.join(sorted(SECTION_KEYS))})")
+    report_unknown_keys(raw, SECTION_KEYS, "red_flags", bad)
     urgent = raw.get("urgent")
     if not isinstance(urgent, str) or not urgent.strip():
         bad(None, "red_flags.urgent", "missing or empty: the message that tells people to get care")
@@ -61,7 +55,7 @@ def parse_red_flags(raw: Any, report: Report) -> RedFlagRules | None:
     groups = {g for gs in phrases.values() for g in gs} | {g for _, gs in prefixes for g in gs}
     signs = _parse_signs(raw.get("signs"), groups, bad)
     levels = _parse_levels(raw.get("levels", {}), bad)
-    if problems:
+    if bad.count:
         return None
     return RedFlagRules(
         flags=tuple(s.flag for s in signs),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.content.model import SmallTalk, SmallTalkTopic
-from bot.content.problems import Bad, Report, each_item
+from bot.content.problems import Bad, Counting, Report, each_item, report_unknown_keys
 from bot.text import tokens
 
 SECTION_KEYS = {"fillers", "topics", "about_what", "partial"}
@@ -24,15 +24,9 @@ def parse_small_talk(raw: Any, report: Report) -> SmallTalk | None:
     if not isinstance(raw, dict):
         report(None, "small_talk", "must be a mapping with topics (and optionally fillers)")
         return None
-    problems = 0
+    bad = Counting(report)
 
-    def bad(entry: str | None, fld: str, message: str) -> None:
-        nonlocal problems
-        problems += 1
-        report(entry, fld, message)
-
-    for key in sorted(set(raw) - SECTION_KEYS, key=str):
-        bad(None, f"small_talk.{key}", f"unknown key (allowed: {', '.join(sorted(SECTION_KEYS))})")
+    report_unknown_keys(raw, SECTION_KEYS, "small_talk", bad)
     fillers = raw.get("fillers", [])
     if not isinstance(fillers, list) or not all(isinstance(f, str) for f in fillers):
         bad(None, "small_talk.fillers", "must be a list of words")
@@ -45,7 +39,7 @@ def parse_small_talk(raw: Any, report: Report) -> SmallTalk | None:
         elif isinstance(value, str):
             texts[key] = value.strip()
     topics = _parse_topics(raw.get("topics"), bad)
-    if problems:
+    if bad.count:
         return None
     defaults = SmallTalk(())
     return SmallTalk(

@@ -60,34 +60,29 @@ class Claims:
     def _seconds(self, name: str) -> float:
         return self.poller_seconds if name == POLLER else self.lease_seconds
 
-    def hold(self, name: str) -> bool:
-        """Take or renew the lease `name`: true when this replica holds it now."""
+    def _take(self, names: Iterable[str]) -> list[str]:
+        """Take or renew these leases, in one transaction: the names this replica holds now."""
         now = self._clock()
-        with self.storage.transaction() as db:
-            cursor = db.execute(
-                self._sql(
-                    "INSERT INTO leases (name, owner, until) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE"
-                    " SET owner = excluded.owner, until = excluded.until"
-                    " WHERE leases.owner = excluded.owner OR leases.until < ?"
-                ),
-                (name, self.owner, now + self._seconds(name), now),
-            )
-        return bool(cursor.rowcount)
-
-    def hold_chats(self, chat_keys: Iterable[int]) -> list[int]:
-        """Take or renew the leases of these chats, in one transaction: the ones this replica holds now."""
-        now = self._clock()
-        held = []
         sql = self._sql(
             "INSERT INTO leases (name, owner, until) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE"
             " SET owner = excluded.owner, until = excluded.until"
             " WHERE leases.owner = excluded.owner OR leases.until < ?"
         )
         with self.storage.transaction() as db:
-            for key in dict.fromkeys(chat_keys):
-                if db.execute(sql, (chat_lease(key), self.owner, now + self.lease_seconds, now)).rowcount:
-                    held.append(key)
-        return held
+            return [
+                name
+                for name in dict.fromkeys(names)
+                if db.execute(sql, (name, self.owner, now + self._seconds(name), now)).rowcount
+            ]
+
+    def hold(self, name: str) -> bool:
+        """Take or renew the lease `name`: true when this replica holds it now."""
+        return bool(self._take([name]))
+
+    def hold_chats(self, chat_keys: Iterable[int]) -> list[int]:
+        """Take or renew the leases of these chats: the ones this replica holds now."""
+        keys = {chat_lease(key): key for key in chat_keys}
+        return [keys[name] for name in self._take(keys)]
 
     def renew(self) -> int:
         """Push back the end of every lease this replica holds; how many it holds. Leases that lapsed

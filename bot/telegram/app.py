@@ -38,7 +38,7 @@ from bot.storage.state import SqliteStorage, Storage
 from bot.telegram.admin import Admin
 from bot.telegram.context import BotApp, Context
 from bot.telegram.door import TelegramDoor
-from bot.telegram.inbox import AnyApp, Inbox
+from bot.telegram.inbox import AnyApp, Inbox, first_across_replicas
 from bot.telegram.keyboards import NO_LINK_PREVIEWS
 from bot.telegram.logs import protect
 from bot.telegram.network import (
@@ -157,9 +157,8 @@ def inbox_of(app: AnyApp) -> Inbox:
 
 async def purge_intake(context: Context) -> None:
     """Hourly, by one replica: forget the ids of updates handled more than a day ago."""
-    inbox = inbox_of(context.application)
-    if inbox.claims.once(f"intake-purge:{int(time.time() // INTAKE_PURGE_SECONDS)}"):
-        inbox.intake.purge()
+    if first_across_replicas(context.application, f"intake-purge:{int(time.time() // INTAKE_PURGE_SECONDS)}"):
+        inbox_of(context.application).intake.purge()
 
 
 async def announce(app: BotApp, dialogue: Dialogue, mode: str) -> None:

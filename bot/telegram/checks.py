@@ -27,7 +27,7 @@ from bot.core.dialogue import Dialogue
 from bot.core.events import Event
 from bot.storage.state import Storage
 from bot.telegram.context import BotApp, Context, Data
-from bot.telegram.inbox import claims_of
+from bot.telegram.inbox import first_across_replicas
 from bot.telegram.keyboards import render_keyboard
 from bot.telegram.persistence import StoragePersistence
 
@@ -139,8 +139,7 @@ class CheckTimers:
         if outcome.state is not None:  # it moved on meanwhile: wait for its new 30 minutes
             self.schedule(context.job_queue, job.user_id, job.chat_id, outcome.state)
             return
-        claims = claims_of(context.application)
-        if claims is not None and not claims.once(f"check-expiry:{state.run}"):
+        if not first_across_replicas(context.application, f"check-expiry:{state.run}"):
             return  # another replica's timer closed it
         store_state(context.user_data, chat_key, None)
         self.schedule(context.job_queue, job.user_id, job.chat_id, None)

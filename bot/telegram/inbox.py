@@ -209,10 +209,11 @@ class Inbox:
             log.warning("Could not hand back a chat; its waiting updates are found later")
 
 
-def claims_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Claims | None:
-    """The claims of the application's inbox (None before it has one: in tests of the handlers alone)."""
+def first_across_replicas(app: Application[Any, Any, Any, Any, Any, Any], job: str) -> bool:
+    """Whether this replica is the one to run `job` (a name that includes its time slot): the first to
+    claim it. True without an inbox (the handlers tested on their own)."""
     inbox = getattr(app.update_processor, "inbox", None)
-    return inbox.claims if isinstance(inbox, Inbox) else None
+    return not isinstance(inbox, Inbox) or inbox.claims.once(job)
 
 
 def read(data: dict[str, Any], bot: Bot) -> Update | None:

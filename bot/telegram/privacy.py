@@ -21,7 +21,7 @@ from telegram.ext import Application, TypeHandler
 
 from bot.telegram.checks import JOB_PREFIX, TIMERS, shared_storage
 from bot.telegram.context import BotApp, Context, Data
-from bot.telegram.inbox import claims_of
+from bot.telegram.inbox import first_across_replicas
 from bot.telegram.persistence import StoragePersistence
 from bot.telegram.recording import Recorder
 
@@ -105,8 +105,7 @@ async def purge_job(context: Context) -> None:
     job, app = context.job, context.application
     if job is None or not isinstance(job.data, int):
         return
-    claims = claims_of(app)
-    if claims is not None and not claims.once(f"retention:{today()}"):
+    if not first_across_replicas(app, f"retention:{today()}"):
         return
     persistence = app.persistence
     shared = isinstance(persistence, StoragePersistence) and persistence.shared

@@ -28,7 +28,7 @@ from bot.core.events import Event, Voted
 from bot.replies import Reply
 from bot.storage.question_log import QuestionLog
 from bot.telegram.context import Context, Data, remember
-from bot.telegram.inbox import claims_of
+from bot.telegram.inbox import first_across_replicas
 
 log = logging.getLogger("bot.telegram.recording")
 T = TypeVar("T")
@@ -206,8 +206,7 @@ async def purge_job(context: Context) -> None:
     job = context.job
     if job is None or not isinstance(job.data, QuestionLog):
         return
-    claims = claims_of(context.application)
     day = time.strftime("%Y-%m-%d", time.gmtime())
-    if claims is not None and not claims.once(f"question-log-purge:{day}"):
+    if not first_across_replicas(context.application, f"question-log-purge:{day}"):
         return
     await asyncio.to_thread(purge, job.data)

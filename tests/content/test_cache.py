@@ -8,10 +8,10 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from botprocess import run_cli
 
 from bot.content import cache
 from bot.core.dialogue import Dialogue
@@ -30,18 +30,7 @@ QUESTIONS = [
 def ask(
     faq: Path, cache_home: Path, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-    env.update({"FAQ_PATH": str(faq), "XDG_CACHE_HOME": str(cache_home)})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-    )
+    return run_cli(*args, stdin=stdin or "", FAQ_PATH=str(faq), XDG_CACHE_HOME=str(cache_home))
 
 
 def cache_files(cache_home: Path) -> list[Path]:

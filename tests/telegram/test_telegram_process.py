@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from botprocess import CLI, ROOT, BotProcess, cli_env, free_port
+from botprocess import CLI, ROOT, BotProcess, cli_env, free_port, run_cli
 from fakebot import BOT_USERNAME, TOKEN, FakeTelegram, private_chat, user
 
 from bot import __version__
@@ -136,19 +136,6 @@ async def test_webhook_mode_refuses_requests_without_the_secret(fake: FakeTelegr
 
 
 # ---------------------------------------------------------------------------------- start-up errors
-def run_cli(*args: str, cwd: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        cwd=cwd,
-        env=cli_env(PYTHONPATH=str(ROOT), **env),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-        check=False,
-    )
-
-
 def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     result = run_cli("run", cwd=tmp_path)
     assert result.returncode == 2
