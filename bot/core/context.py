@@ -177,18 +177,26 @@ def resolve(kb: KnowledgeBase, matcher: Matcher, text: str, recent: Recent) -> F
     related = [e for e in map(kb.get, about.related) if e is not None]
     if wants == "still":
         # it still hurts after what was suggested: the next thing to try is a fix not yet shown
-        untried = [e for e in related if e.kind == "fix" and e.id not in recent.shown]
+        untried = [e for e in _nearby(kb, about) if e.kind == "fix" and e.id not in recent.shown]
         answer = next(iter(untried), about)
     elif wants == "fix":
-        fixes = [e for e in related if e.kind == "fix"]
-        answer = about if about.kind == "fix" and not fixes else next(iter(fixes), about)
+        fixes = [e for e in (related if about.kind == "fix" else _nearby(kb, about)) if e.kind == "fix"]
+        answer = next(iter(fixes), about)
     elif wants == "why":
-        causes = [e for e in related if e.kind == "cause"]
+        causes = [e for e in _nearby(kb, about) if e.kind == "cause"]
         answer = about if about.kind == "cause" else next(iter(causes), about)
     else:
         unseen = [e for e in related if e.id not in recent.shown]
         answer = next(iter(unseen), about)
     return FollowUp(about, answer)
+
+
+def _nearby(kb: KnowledgeBase, about: Entry) -> list[Entry]:
+    """The entries related to `about`, then theirs: "how do I fix that?" after the overview of causes is
+    answered with the fix of its first cause, not with the overview again."""
+    first = [e for e in map(kb.get, about.related) if e is not None]
+    second = [e for r in first for e in map(kb.get, r.related) if e is not None]
+    return list({e.id: e for e in (*first, *second) if e.id != about.id}.values())
 
 
 def _fits(entry: Entry, wants: str | None) -> bool:
