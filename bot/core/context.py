@@ -20,6 +20,7 @@ CONTEXT_SECONDS = 30 * 60  # silence after which "that" no longer refers to anyt
 MAX_SHOWN = 3
 MAX_OFFERED = 8
 MAX_FOLLOW_UP_WORDS = 14  # longer messages say what they are about themselves
+MAX_BARE_QUESTION_WORDS = 4  # "how often?", "what stretches": too short to be about anything new
 
 ORDINALS = {
     "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
@@ -34,6 +35,7 @@ REFERENCES = frozenset(
     """that it this those these them they its thats more why else also still then again same there
     one above previous""".split()
 )
+QUESTION_OPENERS = frozenset("how what which when where who should can could is are do does any".split())
 OPENERS = frozenset({"and", "so", "but", "also", "then", "ok", "okay", "what about", "how about", "what if"})
 FIX_WORDS = frozenset("fix fixing stop prevent avoid solve help treat cure improve deal sort".split())
 WHY_WORDS = frozenset("why cause causes causing reason reasons come".split())
@@ -128,11 +130,13 @@ def ordinal(words: Sequence[str]) -> int | None:
 
 
 def refers_back(words: Sequence[str]) -> bool:
-    """A short message that points at what came before ("why?", "and what about stretching?")."""
+    """A short message that points at what came before ("why?", "and what about stretching?", "how
+    often?")."""
     if not words or len(words) > MAX_FOLLOW_UP_WORDS:
         return False
     opener = words[0] in OPENERS or " ".join(words[:2]) in OPENERS
-    return opener or any(w in REFERENCES or w in WHY_WORDS or w in MORE_WORDS for w in words)
+    bare_question = words[0] in QUESTION_OPENERS and len(words) <= MAX_BARE_QUESTION_WORDS
+    return opener or bare_question or any(w in REFERENCES or w in WHY_WORDS or w in MORE_WORDS for w in words)
 
 
 def intent(words: Sequence[str]) -> str | None:

@@ -121,6 +121,7 @@ async def test_fixing_the_overview_of_causes_gives_the_fix_of_the_first_cause(
         ("why?", "<b>Cause: tight hamstrings</b>"),
         ("and what about stretching?", "<b>Fix: stretch your hamstrings</b>"),
         ("what if it still hurts after all that", "<b>Fix: get professional help</b>"),
+        ("how often?", "<b>How often should I stretch my hamstrings?</b>"),
     ],
 )
 async def test_each_kind_of_follow_up_is_understood(
