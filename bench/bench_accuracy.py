@@ -13,8 +13,10 @@ from pathlib import Path
 
 import yaml
 
+from bot.cli import match_json
 from bot.content.load import load_knowledge
-from bot.core.matching import Matcher
+from bot.core.dialogue import Dialogue
+from bot.core.safety import URGENT_ENTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETS = [
@@ -43,7 +45,9 @@ def main() -> None:
     parser.add_argument("sets", nargs="*", type=Path)
     parser.add_argument("--failures", type=int, default=0)
     args = parser.parse_args()
-    matcher = Matcher(load_knowledge(ROOT / "bot" / "faq.yaml"))
+    kb = load_knowledge(ROOT / "bot" / "faq.yaml")
+    dialogue = Dialogue.from_kb(kb)
+    matcher, urgent_entry = dialogue.matcher, kb.get(URGENT_ENTRY)
     seen: set[Path] = set()
     for path in args.sets or DEFAULT_SETS:
         if not path.exists() or path.resolve() in seen:
@@ -56,7 +60,9 @@ def main() -> None:
             q = " ".join(str(it["q"]).split())
             ids = list(it.get("ids") or [])
             m = matcher.match(q)
-            got = m.entry.id if m.band == "confident" and m.entry else None
+            flag = dialogue.read(q)[0]
+            answer = match_json(q, m, flag.id if flag is not None else None, urgent_entry)
+            got = answer["id"]
             if ids:
                 n_in += 1
                 n_ok += got in ids

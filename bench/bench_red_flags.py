@@ -40,11 +40,12 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def questions(path: Path) -> list[str]:
+def questions(path: Path) -> list[tuple[str, bool]]:
+    """A question set's messages, each with whether it is labelled `urgent: true` (a warning sign)."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(raw, list):
         return []
-    return [str(item["q"]) for item in raw if isinstance(item, dict) and "q" in item]
+    return [(str(it["q"]), bool(it.get("urgent"))) for it in raw if isinstance(it, dict) and "q" in it]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,23 +87,35 @@ def main(argv: list[str] | None = None) -> int:
     shared = Path(args.shared)
     sets = sorted(p for p in DATA.glob("*.yaml") if not p.name.startswith("red_flags"))
     sets += sorted(shared.glob("*.yaml")) if shared.is_dir() else []
-    print("\n| question set | questions | false alarms |")
-    print("|---|---|---|")
-    total = total_alarms = 0
+    print("\n| question set | questions | labelled urgent: caught | others: false alarms |")
+    print("|---|---|---|---|")
+    total = total_alarms = total_urgent = total_caught = 0
     for path in sets:
-        qs = questions(path)
-        if not qs:
+        labelled = questions(path)
+        if not labelled:
             continue
+        urgent = [q for q, u in labelled if u]
+        qs = [q for q, u in labelled if not u]
+        caught = sum(1 for q in urgent if sign(q) is not None)
         alarms = [(q, sign(q)) for q in qs if sign(q) is not None]
-        total += len(qs)
-        total_alarms += len(alarms)
+        total, total_alarms = total + len(qs), total_alarms + len(alarms)
+        total_urgent, total_caught = total_urgent + len(urgent), total_caught + caught
         where = path.name if path.parent == DATA else f"shared/{path.name}"
-        print(f"| {where} | {len(qs)} | {len(alarms) / len(qs):.1%} ({len(alarms)}) |")
+        print(
+            f"| {where} | {len(labelled)} | {caught}/{len(urgent)} "
+            f"| {len(alarms) / max(1, len(qs)):.1%} ({len(alarms)}) |"
+        )
         if args.misses:
+            for q in urgent:
+                if sign(q) is None:
+                    print(f"    MISSED  {q}")
             for q, s in alarms:
                 print(f"    ALARM   [{s}] {q}")
-        everything += qs
-    print(f"| all ordinary questions | {total} | {total_alarms / max(1, total):.1%} ({total_alarms}) |")
+        everything += [q for q, _ in labelled]
+    print(
+        f"| all question sets | {total + total_urgent} | {total_caught}/{total_urgent} "
+        f"| {total_alarms / max(1, total):.1%} ({total_alarms}) |"
+    )
 
     for m in everything:  # warm-up: typo cache, as in a running bot
         sign(m)

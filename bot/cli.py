@@ -18,9 +18,10 @@ from pathlib import Path
 from bot import __version__
 from bot.config import ConfigError, Settings, faq_path, load_settings
 from bot.content import cache
-from bot.content.model import KnowledgeBase
+from bot.content.model import Entry, KnowledgeBase
 from bot.core.dialogue import Dialogue
-from bot.core.matching import Match
+from bot.core.matching import MAX_ALTERNATIVES, Match
+from bot.core.safety import URGENT_ENTRY
 
 PROG = "legpress-bot"
 
@@ -64,7 +65,17 @@ def compiled_dialogue(path: Path) -> Dialogue:
     return cache.cached(path, source, build, Dialogue)
 
 
-def match_json(query: str, m: Match, urgent: bool = False, red_flag: str | None = None) -> dict[str, object]:
+def match_json(
+    query: str, m: Match, red_flag: str | None = None, urgent_entry: Entry | None = None
+) -> dict[str, object]:
+    """One line of `ask --json`: the entry the bot answers with, or null when it abstains.
+
+    A warning sign is answered by the urgent message alone, whose one link is `urgent_entry` (when to see a
+    professional): that is the answer when the message is about what the article covers (the matcher found
+    something); about anything else the bot warns and answers no entry."""
+    if red_flag is not None and urgent_entry is not None and m.band != "none":
+        others = tuple(c for c in m.candidates if c.entry is not urgent_entry)[:MAX_ALTERNATIVES]
+        m = Match("confident", urgent_entry, m.score, others)
     confident = m.band == "confident" and m.entry is not None
     return {
         "query": query,
@@ -76,7 +87,7 @@ def match_json(query: str, m: Match, urgent: bool = False, red_flag: str | None 
         "alternatives": [
             {"id": c.entry.id, "score": c.score} for c in (m.candidates if not confident else m.alternatives)
         ],
-        "urgent": urgent,
+        "urgent": red_flag is not None,
         "red_flag": red_flag,  # the warning sign's id (faq.yaml red_flags.signs) when urgent
     }
 
@@ -114,7 +125,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             m = dialogue.matcher.match(q)
             flag = dialogue.read(q)[0]
             sign = flag.id if flag is not None else None
-            return json.dumps(match_json(q, m, flag is not None, sign), ensure_ascii=False)
+            urgent_entry = dialogue.kb.get(URGENT_ENTRY)
+            return json.dumps(match_json(q, m, sign, urgent_entry), ensure_ascii=False)
         outcome = dialogue.on_text(q, None)
         return "\n\n".join(render_plain(r, width=width, pickable=False) for r in outcome.replies)
 

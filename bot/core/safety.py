@@ -40,7 +40,7 @@ from bot.content.model import (
 )
 from bot.core.safety_text import Cue, split_clauses, taken_back
 from bot.replies import Button, Reply, bold, esc, italic, rows
-from bot.text import everyday_words
+from bot.text import everyday_words, tokens
 
 NEGATION_REACH = 3  # a cue like "no" covers the next three words of its clause: "no numbness or tingling"
 MAX_TEXT_CHARS = 20000  # a warning sign late in a long story still counts
@@ -67,10 +67,11 @@ class Unit:
 class RedFlagDetector:
     """Reads messages against faq.yaml's red-flag rules; built once per knowledge base."""
 
-    def __init__(self, rules: RedFlagRules) -> None:
+    def __init__(self, rules: RedFlagRules, known: frozenset[str] = frozenset()) -> None:
+        """`known`: more words written on purpose (the matcher's vocabulary: "trashed" is not "crashed")."""
         self.rules = rules
         self._vocab = tuple(sorted({w for p in rules.phrases for w in p if len(w) >= 4 and w.isalpha()}))
-        self._known = everyday_words() | {w for p in rules.phrases for w in p}
+        self._known = everyday_words() | known | {w for p in rules.phrases for w in p}
         self._correct = lru_cache(maxsize=CORRECTIONS_KEPT)(self._correct_uncached)
         self._prefix_starts = tuple(p for p, _ in rules.prefixes)
         sizes: dict[str, set[int]] = {}
@@ -197,7 +198,13 @@ def _close_together(hits: Sequence[Sequence[Unit]], near: int) -> bool:
 # ------------------------------------------------------------------------------------------- the API
 def detector_for(kb: KnowledgeBase) -> RedFlagDetector | None:
     """The knowledge base's detector, or None when its faq.yaml has no red_flags section."""
-    return RedFlagDetector(kb.red_flags) if kb.red_flags is not None else None
+    if kb.red_flags is None:
+        return None
+    concept_words = {w for phrases in kb.matching.concepts.values() for p in phrases for w in tokens(p)}
+    return RedFlagDetector(kb.red_flags, frozenset(concept_words))
+
+
+URGENT_ENTRY = "professional-help"  # the one entry the urgent message links to
 
 
 def urgent_reply(kb: KnowledgeBase, flag: RedFlag) -> Reply:
@@ -222,8 +229,8 @@ def urgent_reply(kb: KnowledgeBase, flag: RedFlag) -> Reply:
     parts.append(italic("I can't examine you, so please don't wait for exercises to fix this."))
     return Reply(
         "\n\n".join(parts),
-        buttons=rows([Button("When to see a professional", data="e:professional-help")])
-        if kb.get("professional-help") is not None
+        buttons=rows([Button("When to see a professional", data=f"e:{URGENT_ENTRY}")])
+        if kb.get(URGENT_ENTRY) is not None
         else (),
         urgent=True,
     )

@@ -19,7 +19,7 @@ from bot.content.load import load_knowledge, parse_knowledge
 from bot.content.model import RedFlagRules
 from bot.content.problems import KnowledgeError
 from bot.core.dialogue import Dialogue
-from bot.core.safety import RedFlagDetector, detector_for, urgent_reply
+from bot.core.safety import detector_for, urgent_reply
 from bot.replies import to_plain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 KB = load_knowledge(FAQ)
 DIALOGUE = Dialogue.from_kb(KB)
 assert KB.red_flags is not None
-DETECTOR = RedFlagDetector(KB.red_flags)
+DETECTOR = detector_for(KB)
 MAX_FALSE_ALARMS = 0.02
 
 
@@ -62,13 +62,28 @@ def test_every_red_flag_is_caught_and_few_ordinary_messages_alarm(name: str) -> 
 
 
 def test_few_of_all_the_ordinary_questions_alarm() -> None:
-    """The question sets are FAQ questions; a few describe a sign (numb legs) and rightly alarm."""
+    """The question sets are FAQ questions; a few describe a sign (numb legs) and rightly alarm. Those
+    labelled `urgent: true` are signs, not ordinary questions."""
     questions = [
-        str(item["q"]) for name in QUESTION_SETS for item in yaml.safe_load((DATA / name).read_text("utf-8"))
+        str(item["q"])
+        for name in QUESTION_SETS
+        for item in yaml.safe_load((DATA / name).read_text("utf-8"))
+        if not item.get("urgent")
     ]
     alarms = [q for q in questions if flagged(q) is not None]
     assert len(questions) >= 1000
     assert len(alarms) / len(questions) <= MAX_FALSE_ALARMS, f"{len(alarms)} alarms: {alarms}"
+
+
+def test_the_question_sets_labelled_urgent_alarm() -> None:
+    urgent = [
+        str(item["q"])
+        for name in QUESTION_SETS
+        for item in yaml.safe_load((DATA / name).read_text("utf-8"))
+        if item.get("urgent")
+    ]
+    assert len(urgent) >= 10
+    assert [q for q in urgent if flagged(q) is None] == []
 
 
 def test_the_sets_are_big_enough_to_mean_something() -> None:
@@ -295,6 +310,16 @@ def test_ask_json_says_urgent_and_which_sign() -> None:
     assert urgent["urgent"] is True and urgent["red_flag"] == "bladder-bowel"
     assert cancer["urgent"] is True and cancer["red_flag"] == "cancer-history"
     assert ordinary["urgent"] is False and ordinary["red_flag"] is None
+
+
+def test_ask_json_answers_a_warning_sign_with_what_the_urgent_reply_links_to() -> None:
+    on_topic, elsewhere = _ask_json(
+        "since my back went on the leg press i keep leaking pee",
+        "fell down the stairs last week and my lower back and knees hurt ever since",
+    )
+    assert on_topic["urgent"] and on_topic["id"] == "professional-help"
+    assert "professional-help" not in [a["id"] for a in on_topic["alternatives"]]
+    assert elsewhere["urgent"] and elsewhere["id"] is None  # it warns, but the article has no answer
 
 
 # ----------------------------------------------------------------------------------------- validation

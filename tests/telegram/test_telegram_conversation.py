@@ -109,7 +109,8 @@ async def test_follow_ups_refer_to_the_answer_just_shown(bot: Harness, dm: Json,
 async def test_fixing_the_overview_of_causes_gives_the_fix_of_the_first_cause(
     bot: Harness, dm: Json, alice: Json
 ) -> None:
-    assert "<b>Why does my lower back hurt" in await ask(bot, dm, alice, "my lower back hurts after leg press")
+    first = await ask(bot, dm, alice, "my lower back hurts after leg press")
+    assert "<b>Why does my lower back hurt" in first
     fix = await ask(bot, dm, alice, "ok so how do I fix that?")
     assert fix.startswith("<i>About “Why it hurts”:</i>") and "<b>Fix: improve your form</b>" in fix
 
