@@ -30,6 +30,9 @@ DEFAULT_SETS = [
             "gym-floor.yaml",
             "forum-stories.yaml",
             "forum-threads.yaml",
+            "ordinary.yaml",
+            "real-lifting.yaml",
+            "real-qa.yaml",
         )
     ),
     *sorted(

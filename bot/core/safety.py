@@ -40,7 +40,7 @@ from bot.content.model import (
 )
 from bot.core.safety_text import Cue, split_clauses, taken_back
 from bot.replies import Button, Reply, bold, esc, italic, rows
-from bot.text import everyday_words, tokens
+from bot.text import everyday_words, root, tokens
 
 NEGATION_REACH = 3  # a cue like "no" covers the next three words of its clause: "no numbness or tingling"
 MAX_TEXT_CHARS = 20000  # a warning sign late in a long story still counts
@@ -72,6 +72,8 @@ class RedFlagDetector:
         self.rules = rules
         self._vocab = tuple(sorted({w for p in rules.phrases for w in p if len(w) >= 4 and w.isalpha()}))
         self._known = everyday_words() | known | {w for p in rules.phrases for w in p}
+        self._also_known = known  # ...in any form ("twinging" for "twinge" is not "tingling")
+        self._known_roots: frozenset[str] | None = None  # built at the first unknown word
         self._correct = lru_cache(maxsize=CORRECTIONS_KEPT)(self._correct_uncached)
         self._prefix_starts = tuple(p for p, _ in rules.prefixes)
         sizes: dict[str, set[int]] = {}
@@ -86,6 +88,10 @@ class RedFlagDetector:
     def _correct_uncached(self, word: str) -> str:
         """A word nobody writes on purpose -> the red-flag word it is one typo away from."""
         if word in self._known or len(word) < 4 or not word.isalpha():
+            return word
+        if self._known_roots is None:
+            self._known_roots = frozenset(root(w) for w in self._also_known if w.isalpha())
+        if root(word) in self._known_roots:
             return word
         from rapidfuzz import process  # only for a word nobody writes on purpose: `ask` seldom needs it
         from rapidfuzz.distance import OSA

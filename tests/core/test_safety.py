@@ -426,3 +426,14 @@ def test_no_red_flags_section_means_no_detection_but_still_an_urgent_message() -
     flag = flags.get("numbness")
     assert flag is not None
     assert "medical" in to_plain(urgent_reply(kb, flag).text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my lower back started twinging near the end of each set, what should i change?",
+        "after a long run my back is trashed the next day",
+    ],
+)
+def test_a_word_the_bot_knows_is_never_read_as_a_typo_of_a_warning_sign(text: str) -> None:
+    assert flagged(text) is None  # "twinging" is no "tingling", "trashed" no "crashed"
