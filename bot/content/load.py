@@ -46,7 +46,7 @@ MATCHING_KEYS = {
 }
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
 GATE_KEYS = {"subjects", "weak_subjects", "pairs", "anchors", "off_topic"}
-GATE_RULE_KEYS = {"concepts", "with", "unless", "name"}
+GATE_RULE_KEYS = {"concepts", "with", "unless", "name", "only_asked"}
 
 
 # ----------------------------------------------------------------------------------------- line numbers
@@ -293,12 +293,17 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
             continue
         for key in sorted(set(r) - GATE_RULE_KEYS):
             c.add((*p, key), None, f"{fld}.{key}", "unknown key")
+        only_asked = r.get("only_asked", False)
+        if not isinstance(only_asked, bool):
+            c.add((*p, "only_asked"), None, f"{fld}.only_asked", "must be true or false")
+            only_asked = False
         rules.append(
             GateRule(
                 name=str(r.get("name", f"rule {k + 1}")),
                 concepts=concept_set(r.get("concepts"), (*p, "concepts"), f"{fld}.concepts"),
                 unless=concept_set(r.get("unless"), (*p, "unless"), f"{fld}.unless"),
                 with_all=concept_set(r.get("with"), (*p, "with"), f"{fld}.with"),
+                only_asked=only_asked,
             )
         )
     keep = _str_list(raw.get("keep_words", []))

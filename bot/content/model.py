@@ -55,12 +55,15 @@ class Entry:
 
 @dataclass(frozen=True)
 class GateRule:
-    """Off-topic when any of `concepts` is present, all of `with`, and none of `unless`."""
+    """Off-topic when any of `concepts` is present, all of `with`, and none of `unless`. With
+    `only_asked`, the `concepts` count only in the question a message asks, when one leads: a story that
+    mentions painkillers is not a question about them."""
 
     name: str
     concepts: frozenset[str]
     unless: frozenset[str]
     with_all: frozenset[str] = frozenset()
+    only_asked: bool = False
 
     def applies(self, present: frozenset[str]) -> bool:
         return bool(present & self.concepts) and self.with_all <= present and not present & self.unless

@@ -20,6 +20,7 @@ class Gate:
     vouching: frozenset[str]  # anchors that can vouch for a message: the machine, not the back
     elsewhere: frozenset[str]  # concepts that only ever mark a message as being about something else
     near_topic: frozenset[str]  # anchors and subjects: off topic, but near enough for the nearest answers
+    only_asked: frozenset[str] = frozenset()  # concepts of rules that look only at the question asked
 
     @classmethod
     def from_config(cls, cfg: MatchingConfig) -> Gate:
@@ -27,7 +28,8 @@ class Gate:
         near_topic = cfg.anchors | cfg.subjects | cfg.weak_subjects
         # an anchor that can itself mark a message off topic (the back: back pain in general) cannot vouch
         # for the story around a question that names it; the other (the leg press) can
-        return cls(cfg, markers, cfg.anchors - markers, markers - near_topic, near_topic)
+        only_asked = frozenset(c for rule in cfg.off_topic if rule.only_asked for c in rule.concepts)
+        return cls(cfg, markers, cfg.anchors - markers, markers - near_topic, near_topic, only_asked)
 
     def reason(self, concepts: frozenset[str], strangers: int = 0) -> str | None:
         """None when the concepts are on topic, else the reason they are not."""
@@ -40,6 +42,9 @@ class Gate:
 
     def judge(self, concepts: frozenset[str], asked: frozenset[str], strangers: int) -> str | None:
         """None when a message (its concepts, and those of the question it asks) is on topic."""
+        if asked:
+            # what only a question can make off topic ("can it be cured?"), the story merely mentions
+            concepts -= self.only_asked - asked
         reason = self.reason(concepts, strangers)
         # a question that itself names the leg press is on topic whatever the story around it mentions ("my
         # quads are growing… does a belt protect my back on the leg press?"); a weak subject, or a question

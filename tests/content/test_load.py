@@ -165,6 +165,24 @@ def test_matching_section_is_validated() -> None:
     assert "unknown concept 'knees'" in joined
 
 
+def test_an_off_topic_rule_says_what_only_asked_must_be() -> None:
+    text = MINIMAL + textwrap.dedent(
+        """\
+        matching:
+          concepts:
+            back: [lower back]
+          gate:
+            subjects: [back]
+            off_topic:
+              - name: a cure
+                concepts: [back]
+                only_asked: sometimes
+        """
+    )
+    about_it = [p for p in problems_of(text) if "only_asked" in p]
+    assert len(about_it) == 1 and "must be true or false" in about_it[0]  # once, and saying what is wrong
+
+
 def test_thresholds_come_from_the_file() -> None:
     data = yaml.safe_load(FAQ.read_text(encoding="utf-8"))
     kb = load_knowledge(FAQ)

@@ -499,3 +499,9 @@ def test_a_question_about_form_leads_over_a_story_that_names_other_things(matche
     # "for legs" in the story reads as wanting an alternative; the question asks how to do it right
     story = "I only train legs on the machine for legs now. it gives my lower back grief."
     assert answered(matcher, f"{story} how do I do it right?") in FORM
+
+
+def test_a_story_that_mentions_a_treatment_may_still_ask_what_the_article_answers(matcher: Matcher) -> None:
+    story = "my doc says surgery someday for my bulging disc. what leg exercises can i do instead of squats?"
+    assert answered(matcher, story) in {"modify-exercise", "alternative-exercises", "herniated-disc"}
+    assert answered(matcher, "can stenosis be cured") is None  # the question itself asks about a cure
