@@ -115,7 +115,9 @@ def clauses(text: str, question_words: frozenset[str]) -> list[tuple[str, bool]]
     the story seldom ends with one."""
     found = split_sentences(clip(text), question_words) or [(text, False)]
     if len(found) > 1 and any(s.endswith("?") for s, _ in found):
-        return [(s, s.endswith("?")) for s, _ in found]
+        # ...and so does a last clause that starts like a question: the last mark is the one people drop
+        last = len(found) - 1
+        return [(s, s.endswith("?") or (i == last and asks)) for i, (s, asks) in enumerate(found)]
     return found
 
 

@@ -505,3 +505,8 @@ def test_a_story_that_mentions_a_treatment_may_still_ask_what_the_article_answer
     story = "my doc says surgery someday for my bulging disc. what leg exercises can i do instead of squats?"
     assert answered(matcher, story) in {"modify-exercise", "alternative-exercises", "herniated-disc"}
     assert answered(matcher, "can stenosis be cured") is None  # the question itself asks about a cure
+
+
+def test_a_last_question_without_its_mark_still_asks(matcher: Matcher) -> None:
+    analysis = matcher.analyse("leg day again and my lower back aches after. is it the seat? what should i change")
+    assert "prevent" in analysis.asked  # "what should i change" is what is asked, not part of the story
