@@ -508,5 +508,6 @@ def test_a_story_that_mentions_a_treatment_may_still_ask_what_the_article_answer
 
 
 def test_a_last_question_without_its_mark_still_asks(matcher: Matcher) -> None:
-    analysis = matcher.analyse("leg day again and my lower back aches after. is it the seat? what should i change")
+    text = "leg day again and my lower back aches after. is it the seat? what should i change"
+    analysis = matcher.analyse(text)
     assert "prevent" in analysis.asked  # "what should i change" is what is asked, not part of the story
