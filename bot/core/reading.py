@@ -28,6 +28,13 @@ _LINKING = frozenset(
     quite kinda gets getting got get""".split()
 )
 
+# "down my left leg" is "down my leg": which side says nothing about what it is, and phrases name no side
+SIDES = frozenset({"left", "right"})
+SIDED = frozenset(
+    """leg legs foot feet thigh thighs calf calves hip hips knee knees hamstring hamstrings glute glutes
+    buttock buttocks butt cheek side lower low shoulder ankle toe toes""".split()
+)
+
 # words that say nothing about what is asked: never a term, never taken for a typo
 STOPWORDS = frozenset(
     """a an the and or but if so of to in on at for with from by as into onto about after before during
@@ -41,6 +48,11 @@ STOPWORDS = frozenset(
     feel feels felt think know want wanted make makes made go going went use using used try trying
     anyone someone somebody anybody everyone people guy bro man mate dude""".split()
 )
+
+
+def without_sides(words: Sequence[str]) -> list[str]:
+    """The words without a side ("left", "right") that comes right before a part of the body."""
+    return [w for i, w in enumerate(words) if not (w in SIDES and words[i + 1 : i + 2] and words[i + 1] in SIDED)]
 
 
 def contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
@@ -74,6 +86,7 @@ def map_phrases(
     of `markers` said to be fine is dropped ("my knees are fine"), and a word describing what came just
     before it reads as the phrase of the two, either way round ("my back feels tight" is "tight back", "my
     quads are really sore" is "quads sore")."""
+    words = without_sides(words)
     out: list[str] = []
     i = 0
     before: Phrase = ()  # the phrase just read, and where it ended

@@ -511,3 +511,8 @@ def test_a_last_question_without_its_mark_still_asks(matcher: Matcher) -> None:
     text = "leg day again and my lower back aches after. is it the seat? what should i change"
     analysis = matcher.analyse(text)
     assert "prevent" in analysis.asked  # "what should i change" is what is asked, not part of the story
+
+
+def test_which_side_says_nothing_about_what_it_is(matcher: Matcher) -> None:
+    left = matcher.analyse("pain goes from my lower back down my left leg after leg press")
+    assert "nerve" in left.concepts  # "down my left leg" is "down my leg"
