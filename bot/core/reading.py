@@ -52,7 +52,8 @@ STOPWORDS = frozenset(
 
 def without_sides(words: Sequence[str]) -> list[str]:
     """The words without a side ("left", "right") that comes right before a part of the body."""
-    return [w for i, w in enumerate(words) if not (w in SIDES and words[i + 1 : i + 2] and words[i + 1] in SIDED)]
+    following = [*words[1:], ""]
+    return [w for w, nxt in zip(words, following, strict=True) if not (w in SIDES and nxt in SIDED)]
 
 
 def contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
