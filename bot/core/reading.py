@@ -52,7 +52,7 @@ STOPWORDS = frozenset(
 
 def without_sides(words: Sequence[str]) -> list[str]:
     """The words without a side ("left", "right") that comes right before a part of the body."""
-    following = [*words[1:], ""]
+    following = [*words[1:], ""] if words else []
     return [w for w, nxt in zip(words, following, strict=True) if not (w in SIDES and nxt in SIDED)]
 
 
