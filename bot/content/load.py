@@ -46,7 +46,7 @@ MATCHING_KEYS = {
 }
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
 GATE_KEYS = {"subjects", "weak_subjects", "pairs", "anchors", "off_topic"}
-GATE_RULE_KEYS = {"concepts", "with", "unless", "name", "only_asked"}
+GATE_RULE_KEYS = {"concepts", "with", "unless", "unless_together", "name", "only_asked"}
 
 
 # ----------------------------------------------------------------------------------------- line numbers
@@ -297,6 +297,15 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         if not isinstance(only_asked, bool):
             c.add((*p, "only_asked"), None, f"{fld}.only_asked", "must be true or false")
             only_asked = False
+        together = r.get("unless_together") or []
+        if not isinstance(together, list) or not all(isinstance(g, list) and g for g in together):
+            problem = "must be a list of lists of concepts"
+            c.add((*p, "unless_together"), None, f"{fld}.unless_together", problem)
+            together = []
+        groups = tuple(
+            concept_set(g, (*p, "unless_together", j), f"{fld}.unless_together[{j}]")
+            for j, g in enumerate(together)
+        )
         rules.append(
             GateRule(
                 name=str(r.get("name", f"rule {k + 1}")),
@@ -304,6 +313,7 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
                 unless=concept_set(r.get("unless"), (*p, "unless"), f"{fld}.unless"),
                 with_all=concept_set(r.get("with"), (*p, "with"), f"{fld}.with"),
                 only_asked=only_asked,
+                unless_together=groups,
             )
         )
     keep = _str_list(raw.get("keep_words", []))

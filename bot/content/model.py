@@ -55,7 +55,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class GateRule:
-    """Off-topic when any of `concepts` is present, all of `with`, and none of `unless`. With
+    """Off-topic when any of `concepts` is present, all of `with`, none of `unless`, and not all of
+    any group in `unless_together` (tight hamstrings and the back, together, whatever the sport). With
     `only_asked`, the `concepts` count only in the question a message asks, when one leads: a story that
     mentions painkillers is not a question about them."""
 
@@ -64,9 +65,15 @@ class GateRule:
     unless: frozenset[str]
     with_all: frozenset[str] = frozenset()
     only_asked: bool = False
+    unless_together: tuple[frozenset[str], ...] = ()  # ...nor all of any one of these groups
 
     def applies(self, present: frozenset[str]) -> bool:
-        return bool(present & self.concepts) and self.with_all <= present and not present & self.unless
+        return (
+            bool(present & self.concepts)
+            and self.with_all <= present
+            and not present & self.unless
+            and not any(group <= present for group in self.unless_together)
+        )
 
 
 @dataclass(frozen=True)

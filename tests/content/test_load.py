@@ -183,6 +183,24 @@ def test_an_off_topic_rule_says_what_only_asked_must_be() -> None:
     assert len(about_it) == 1 and "must be true or false" in about_it[0]  # once, and saying what is wrong
 
 
+def test_an_off_topic_rule_says_what_unless_together_must_be() -> None:
+    text = MINIMAL + textwrap.dedent(
+        """\
+        matching:
+          concepts:
+            back: [lower back]
+          gate:
+            subjects: [back]
+            off_topic:
+              - name: a sport
+                concepts: [back]
+                unless_together: [back, [back, knees]]
+        """
+    )
+    problems = problems_of(text)
+    assert sum("unless_together" in p and "must be a list of lists" in p for p in problems) == 1
+
+
 def test_thresholds_come_from_the_file() -> None:
     data = yaml.safe_load(FAQ.read_text(encoding="utf-8"))
     kb = load_knowledge(FAQ)

@@ -516,3 +516,10 @@ def test_a_last_question_without_its_mark_still_asks(matcher: Matcher) -> None:
 def test_which_side_says_nothing_about_what_it_is(matcher: Matcher) -> None:
     left = matcher.analyse("pain goes from my lower back down my left leg after leg press")
     assert "nerve" in left.concepts  # "down my left leg" is "down my leg"
+
+
+def test_tight_hamstrings_that_pull_on_the_back_are_on_topic_whatever_the_sport(matcher: Matcher) -> None:
+    story = "since i took up cycling my hamstrings are so tight and my lower back aches after rides, help?"
+    hamstring_entries = {"tight-hamstrings", "stretch-hamstrings", "hamstring-stretch-frequency"}
+    assert answered(matcher, story) in hamstring_entries
+    assert answered(matcher, "hamstrings tight from cycling, any tips") is None  # nothing of the back
