@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from bot.core.check import CheckState, new_run_id
 from bot.core.context import Recent, carried
-from bot.core.dialogue import FEEDBACK_ASK, Dialogue, Outcome
+from bot.core.dialogue import Dialogue, Outcome
 from bot.core.events import Event, Voted
+from bot.core.wording import FEEDBACK_ASK
 from bot.replies import Button, Reply, to_plain
 
 if TYPE_CHECKING:  # the log is opened by the command line; `ask` never loads sqlite3

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from conftest import FAQ
 
-from bot.core.dialogue import FEEDBACK_NOTED
+from bot.core.wording import FEEDBACK_NOTED
 from bot.storage.database import DB_NAME
 
 WAIT = 30.0  # an upper bound only: reaching it fails the test

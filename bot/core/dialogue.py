@@ -36,46 +36,26 @@ from bot.core.events import (
 from bot.core.matching import Match, Matcher
 from bot.core.safety import RedFlagDetector, detector_for, urgent_reply
 from bot.core.small_talk import SmallTalkReader, menu_command, small_talk_reply
+from bot.core.wording import (
+    COMMAND_MENU,
+    FEEDBACK_ASK,
+    FEEDBACK_ASK_TEXT,
+    FEEDBACK_NOTED,
+    FEEDBACK_THANKS,
+    FORGET_ASK,
+    FORGET_IN_PRIVATE,
+    FORGET_KEPT,
+    FORGOTTEN,
+    HELP_ON_TELEGRAM,
+    KIND_COMMANDS,
+    KIND_TITLES,
+    LIST_PROMPTS,
+)
 from bot.replies import MAX_CALLBACK_BYTES, Button, Reply, bold, entry_html, esc, italic, link, rows
 from bot.text import tokens
 
 ChatKind = Literal["private", "group"]
 
-KIND_TITLES = {"cause": "Common causes", "fix": "Fixes", "faq": "Frequently asked questions"}
-KIND_COMMANDS = {"causes": "cause", "fixes": "fix", "faq": "faq"}
-LIST_PROMPTS = {
-    "cause": "Five common reasons the leg press hurts the lower back. Pick one to read it and see its fixes.",
-    "fix": "Six ways to take the strain off your lower back. Pick one for the details.",
-    "faq": "The questions people ask most. Pick one for the answer.",
-}
-COMMAND_MENU: tuple[tuple[str, str], ...] = (
-    ("causes", "Why the leg press can hurt your lower back"),
-    ("fixes", "What to do about it"),
-    ("faq", "Frequently asked questions"),
-    ("check", "A short check: which causes fit you"),
-    ("help", "How to use this bot"),
-    ("about", "Source and disclaimer"),
-    ("cancel", "Stop the current check"),
-    ("forget", "Delete everything I keep about you"),
-)
-FEEDBACK_THANKS = "Thanks for the feedback!"
-FEEDBACK_ASK = "feedback-ask"  # the tag of the reply that asks what was missing; adapters may answer it
-FEEDBACK_ASK_TEXT = (
-    "Sorry that didn't help. What were you looking for? "
-    "Reply to this message and I'll pass it on to the people who run me."
-)
-FEEDBACK_NOTED = "Thank you! I've passed that on."
-HELP_ON_TELEGRAM = "In a group, mention me or reply to my message, or use the commands."
-FORGET_ASK = (
-    "This deletes everything I keep about you: your open check, the questions you asked me and your "
-    "feedback. It cannot be undone. Delete it?"
-)
-FORGET_IN_PRIVATE = "What I keep about you is deleted in a private chat with me, so that only you can do it."
-FORGOTTEN = (
-    "Done: I've deleted everything I kept about you (your checks, your questions and your feedback). "
-    "If you write to me again, I start afresh."
-)
-FORGET_KEPT = "Nothing was deleted."
 READINGS_KEPT = 2048  # recent questions whose reading (red flag, match) is kept: at most ~1 MB
 READING_MAX_CHARS = 300  # longer messages are read afresh: they are seldom sent twice
 

@@ -22,8 +22,9 @@ from telegram.ext import CommandHandler, filters
 
 from bot.content.load import load_knowledge
 from bot.content.problems import KnowledgeError
-from bot.core.dialogue import COMMAND_MENU, Dialogue
+from bot.core.dialogue import Dialogue
 from bot.core.matching import Matcher
+from bot.core.wording import COMMAND_MENU
 from bot.replies import clip, esc
 from bot.storage.question_log import QuestionLog
 from bot.storage.summary import Summary, percent, summarise

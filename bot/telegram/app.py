@@ -31,7 +31,8 @@ from telegram.ext import (
 from bot import __version__
 from bot.config import Settings, faq_path
 from bot.content.model import Meta
-from bot.core.dialogue import COMMAND_MENU, Dialogue
+from bot.core.dialogue import Dialogue
+from bot.core.wording import COMMAND_MENU
 from bot.storage.backends import claims_for, intake_for, replica_name, shared
 from bot.storage.database import DB_NAME
 from bot.storage.state import SqliteStorage, Storage

@@ -26,8 +26,9 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandler, MessageHandler, filters
 
 from bot.core.check import CheckState
-from bot.core.dialogue import COMMAND_MENU, FEEDBACK_ASK, ChatKind, Dialogue, Outcome
+from bot.core.dialogue import ChatKind, Dialogue, Outcome
 from bot.core.events import Forgotten
+from bot.core.wording import COMMAND_MENU, FEEDBACK_ASK
 from bot.replies import Reply, esc, plain_body, to_plain
 from bot.telegram.addressing import (
     FOR_BOT,

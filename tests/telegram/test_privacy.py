@@ -16,7 +16,7 @@ from conftest import Harness
 from crashburst import BotRun, free_port
 from fakebot import FakeTelegram, Json, private_chat, sent, user
 
-from bot.core.dialogue import FEEDBACK_ASK_TEXT, FORGET_ASK, FORGET_IN_PRIVATE, FORGET_KEPT, FORGOTTEN
+from bot.core.wording import FEEDBACK_ASK_TEXT, FORGET_ASK, FORGET_IN_PRIVATE, FORGET_KEPT, FORGOTTEN
 from bot.storage.database import DB_NAME
 from bot.storage.salt import SALT_NAME, load_salt, pseudonym
 from bot.telegram.privacy import ACTIVE, purge_silent, today

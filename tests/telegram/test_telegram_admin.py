@@ -22,7 +22,8 @@ from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, group_chat, private_
 from bot.config import ConfigError, load_settings
 from bot.content.load import load_knowledge
 from bot.content.problems import KnowledgeError
-from bot.core.dialogue import COMMAND_MENU, Dialogue
+from bot.core.dialogue import Dialogue
+from bot.core.wording import COMMAND_MENU
 from bot.replies import MAX_MESSAGE_CHARS, esc
 from bot.storage.question_log import QuestionLog
 from bot.telegram.admin import Reloaded

@@ -10,8 +10,9 @@ from conftest import Harness
 from fakebot import BOT_USERNAME, Call, FakeTelegram, Json, sent
 
 from bot.content.model import KnowledgeBase
-from bot.core.dialogue import FEEDBACK_ASK, FEEDBACK_ASK_TEXT, FEEDBACK_NOTED, FEEDBACK_THANKS, Dialogue
+from bot.core.dialogue import Dialogue
 from bot.core.events import Voted
+from bot.core.wording import FEEDBACK_ASK, FEEDBACK_ASK_TEXT, FEEDBACK_NOTED, FEEDBACK_THANKS
 from bot.replies import MAX_CALLBACK_BYTES
 from bot.telegram.recording import MISSING
 from bot.terminal import FEEDBACK_PROMPT, TerminalChat

@@ -7,9 +7,10 @@ from conftest import Harness
 from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message, sent, sticker
 
 from bot.content.model import KnowledgeBase
-from bot.core.dialogue import COMMAND_MENU, Dialogue
+from bot.core.dialogue import Dialogue
 from bot.core.matching import Candidate, Match, Matcher
 from bot.core.safety import detector_for
+from bot.core.wording import COMMAND_MENU
 from bot.replies import MAX_CALLBACK_BYTES, MAX_MESSAGE_CHARS, Reply
 from bot.telegram.checks import load_state
 
