@@ -40,7 +40,11 @@ OPENERS = frozenset({"and", "so", "but", "also", "then", "ok", "okay", "what abo
 FIX_WORDS = frozenset("fix fixing stop prevent avoid solve help treat cure improve deal sort".split())
 WHY_WORDS = frozenset("why cause causes causing reason reasons come".split())
 MORE_WORDS = frozenset("more details detail elaborate explain expand else continue".split())
-STILL_WORDS = frozenset("still anymore persists persisting worse".split())
+STILL_WORDS = frozenset("still anymore persists persisting worse tried already".split())
+TRIED_WORDS = frozenset("tried already".split())  # "tried stretching already": not the next thing to try
+# "didn't help", "not working": what was suggested did not work
+NOT_WORDS = frozenset("didnt doesnt dont not no isnt wasnt".split())
+WORKED_WORDS = frozenset("help helped helping helps work worked working works better".split())
 
 
 @dataclass(frozen=True)
@@ -136,13 +140,14 @@ def refers_back(words: Sequence[str]) -> bool:
         return False
     opener = words[0] in OPENERS or " ".join(words[:2]) in OPENERS
     bare_question = words[0] in QUESTION_OPENERS and len(words) <= MAX_BARE_QUESTION_WORDS
-    return opener or bare_question or any(w in REFERENCES or w in WHY_WORDS or w in MORE_WORDS for w in words)
+    referring = any(w in REFERENCES or w in WHY_WORDS or w in MORE_WORDS for w in words)
+    return opener or bare_question or referring or intent(words) == "still"
 
 
 def intent(words: Sequence[str]) -> str | None:
     """What a follow-up wants next: a fix, the cause, something more, or help because it still hurts."""
     present = set(words)
-    if present & STILL_WORDS:
+    if present & STILL_WORDS or (present & NOT_WORDS and present & WORKED_WORDS):
         return "still"
     if present & FIX_WORDS:
         return "fix"
@@ -170,18 +175,21 @@ def resolve(kb: KnowledgeBase, matcher: Matcher, text: str, recent: Recent) -> F
     if about is None:
         return None
     wants = intent(words)
-    # a follow-up that names something itself ("and what about stretching?") is about that
     alone = matcher.match(text, on_topic=True)
-    if alone.band == "confident" and alone.entry is not None and alone.entry.id != about.id:
-        return FollowUp(about, alone.entry)
+    named = alone.entry if alone.band == "confident" and alone.entry is not None else None
+    # a follow-up that names something itself ("and what about stretching?") is about that, unless it
+    # says that it was tried ("tried stretching already")
+    tried = {named.id} if named is not None and TRIED_WORDS & set(words) else set()
+    if named is not None and named.id != about.id and not tried:
+        return FollowUp(about, named)
     read_together = matcher.match(f"{text}\n{_topic_words(about)}")
     candidate = read_together.entry if read_together.band != "none" else None
-    if candidate is not None and candidate.id != about.id and _fits(candidate, wants):
+    if candidate is not None and candidate.id not in {about.id, *tried} and _fits(candidate, wants):
         return FollowUp(about, candidate)
     related = [e for e in map(kb.get, about.related) if e is not None]
     if wants == "still":
         # it still hurts after what was suggested: the next thing to try is a fix not yet shown
-        untried = [e for e in _nearby(kb, about) if e.kind == "fix" and e.id not in recent.shown]
+        untried = [e for e in _nearby(kb, about) if e.kind == "fix" and e.id not in {*recent.shown, *tried}]
         answer = next(iter(untried), about)
     elif wants == "fix":
         fixes = [e for e in (related if about.kind == "fix" else _nearby(kb, about)) if e.kind == "fix"]

@@ -142,7 +142,8 @@ class Dialogue:
             done = self.on_command(command, "", state, chat, now, qn.new_run_id())
             return dataclasses.replace(done, recent=ctx.carried(recent, done.recent, done.replies, now))
         topic = self.small_talk.read(text) if self.small_talk is not None else None
-        if topic is not None:
+        # "didn't help" right after an answer is about what it suggested, not a complaint about the bot
+        if topic is not None and not (ctx.fresh(recent, now) and ctx.intent(tokens(text)) == "still"):
             reply = small_talk_reply(topic, chat, self.kb.questionnaire is not None)
             return Outcome((reply,), state, recent=ctx.remember(recent, (), now))
         if m is None:

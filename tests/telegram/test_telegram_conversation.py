@@ -133,6 +133,28 @@ async def test_each_kind_of_follow_up_is_understood(
     assert reply.startswith("<i>About tight hamstrings:</i>") and answer in reply
 
 
+async def test_didnt_help_after_an_answer_is_about_what_it_suggested(
+    bot: Harness, dm: Json, alice: Json
+) -> None:
+    await ask(bot, dm, alice, "where should my feet go on the leg press")
+    reply = await ask(bot, dm, alice, "didn't help")
+    assert (
+        reply.startswith("<i>About “Improve your form”:</i>") and "<b>Fix: get professional help</b>" in reply
+    )
+
+
+async def test_what_was_tried_already_is_not_offered_again(bot: Harness, dm: Json, alice: Json) -> None:
+    await ask(bot, dm, alice, HAMSTRINGS)
+    reply = await ask(bot, dm, alice, "tried stretching already")
+    assert reply.startswith("<i>About tight hamstrings:</i>") and "Fix: stretch your hamstrings" not in reply
+
+
+async def test_didnt_help_with_nothing_before_is_a_complaint_about_the_bot(
+    bot: Harness, dm: Json, alice: Json
+) -> None:
+    assert (await ask(bot, dm, alice, "didn't help")).startswith("Sorry about that.")
+
+
 async def test_the_second_one_is_the_second_button(bot: Harness, dm: Json, alice: Json) -> None:
     await ask(bot, dm, alice, "/causes")
     reply = await ask(bot, dm, alice, "the second one")
