@@ -33,6 +33,7 @@ DEFAULT_SETS = [
             "ordinary.yaml",
             "real-lifting.yaml",
             "real-qa.yaml",
+            "real-more-a.yaml",
             "real-more-b.yaml",
         )
     ),
