@@ -40,10 +40,13 @@ class Gate:
             return "no subject"
         return self.rule_against(concepts)
 
-    def judge(self, concepts: frozenset[str], asked: frozenset[str], strangers: int) -> str | None:
+    def judge(
+        self, concepts: frozenset[str], asked: frozenset[str], strangers: int, asks: bool = False
+    ) -> str | None:
         """None when a message (its concepts, and those of the question it asks) is on topic."""
-        if asked:
-            # what only a question can make off topic ("can it be cured?"), the story merely mentions
+        if asked or asks:
+            # what only a question can make off topic ("can it be cured?"), a story merely mentions, even
+            # when its question names nothing itself ("… off painkillers two weeks. what do you think?")
             concepts -= self.only_asked - asked
         reason = self.reason(concepts, strangers)
         # a question that itself names the leg press is on topic whatever the story around it mentions ("my

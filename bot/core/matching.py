@@ -82,6 +82,7 @@ class Analysis:
     strangers: int = 0  # content words the knowledge base has never seen
     question: frozenset[str] = frozenset()  # terms of the clauses that ask and lead, beside a story
     story: bool = False  # a story of several clauses, none of which asks
+    asks: bool = False  # some clause asks something, whether or not it leads
 
 
 # ---------------------------------------------------------------------------------------------- matcher
@@ -269,7 +270,8 @@ class Matcher:
         question = frozenset(t for terms, asks in per_clause if asks and self._leads(terms) for t in terms)
         story = len(found) > 1 and not any(asks for _, asks in found)
         question = question if question != weights.keys() else frozenset()
-        return Analysis(weights, concepts, asked, strangers, question, story)
+        asks = any(asks for _, asks in found)
+        return Analysis(weights, concepts, asked, strangers, question, story, asks)
 
     def _leads(self, terms: Sequence[str]) -> bool:
         """An asking clause leads when it names something specific, the kind of answer it wants ("what
@@ -361,7 +363,11 @@ class Matcher:
         analysis = self.analyse(text)
         if on_topic and not self._specific(analysis.terms):
             return Match("none", None, 0.0, (), "nothing specific")
-        reason = None if on_topic else self._gate.judge(analysis.concepts, analysis.asked, analysis.strangers)
+        reason = (
+            None
+            if on_topic
+            else self._gate.judge(analysis.concepts, analysis.asked, analysis.strangers, analysis.asks)
+        )
         if reason:
             return self._off_topic(analysis, reason)
         ranked = self.rank(analysis)

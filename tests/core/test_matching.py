@@ -523,3 +523,15 @@ def test_tight_hamstrings_that_pull_on_the_back_are_on_topic_whatever_the_sport(
     hamstring_entries = {"tight-hamstrings", "stretch-hamstrings", "hamstring-stretch-frequency"}
     assert answered(matcher, story) in hamstring_entries
     assert answered(matcher, "hamstrings tight from cycling, any tips") is None  # nothing of the back
+
+
+def test_a_story_that_mentions_painkillers_and_asks_what_people_think_is_about_its_disc(
+    matcher: Matcher,
+) -> None:
+    story = "herniated a disc in march, off the painkillers now and back in the gym. what do you guys think?"
+    assert answered(matcher, story) in {"herniated-disc", "professional-help", "modify-exercise"}
+
+
+def test_back_pain_after_a_fall_is_not_leg_press_pain(matcher: Matcher) -> None:
+    m = matcher.match("fell on the ice last month and my lower back and hips still ache, what can i do?")
+    assert m.band == "none" and m.entry is None
