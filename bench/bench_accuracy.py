@@ -35,6 +35,9 @@ DEFAULT_SETS = [
             "real-qa.yaml",
             "real-more-a.yaml",
             "real-more-b.yaml",
+            "ordinary-holdout.yaml",
+            "real-lifting-holdout.yaml",
+            "real-qa-holdout.yaml",
         )
     ),
     *sorted(
