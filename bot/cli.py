@@ -71,9 +71,9 @@ def match_json(
     """One line of `ask --json`: the entry the bot answers with, or null when it abstains.
 
     A warning sign is answered by the urgent message alone, whose one link is `urgent_entry` (when to see a
-    professional): that is the answer when the message is about what the article covers (the matcher found
-    something); about anything else the bot warns and answers no entry."""
-    if red_flag is not None and urgent_entry is not None and m.band != "none":
+    professional): that is the answer when the message is about what the article covers (the topic gate let
+    it through); about anything else the bot warns and answers no entry."""
+    if red_flag is not None and urgent_entry is not None and not m.off_topic:
         others = tuple(c for c in m.candidates if c.entry is not urgent_entry)[:MAX_ALTERNATIVES]
         m = Match("confident", urgent_entry, m.score, others)
     confident = m.band == "confident" and m.entry is not None

@@ -65,6 +65,7 @@ class Match:
     alternatives: tuple[Candidate, ...]  # runner-ups, best first
     reason: str = ""  # why it abstained, for logs and the maintainer's report
     partial: bool = False  # off topic, but near what the bot knows: `alternatives` are the nearest answers
+    off_topic: bool = False  # the topic gate said the message is about something else
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
@@ -424,9 +425,9 @@ class Matcher:
         """Abstain; when the message is near what the bot knows (the back, a belt), the nearest answers
         come along so that the reply can say honestly what the bot does know."""
         if not analysis.concepts & self._gate.near_topic:
-            return Match("none", None, 0.0, (), reason)
+            return Match("none", None, 0.0, (), reason, off_topic=True)
         near = [c for c in self.rank(analysis) if c.score >= self.cfg.unsure / 2][:MAX_ALTERNATIVES]
-        return Match("none", None, 0.0, tuple(near), reason, partial=bool(near))
+        return Match("none", None, 0.0, tuple(near), reason, partial=bool(near), off_topic=True)
 
     def _tie_break(
         self, top: Candidate, near: list[Candidate], ranked: list[Candidate], story: bool = False

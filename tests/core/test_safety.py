@@ -313,11 +313,13 @@ def test_ask_json_says_urgent_and_which_sign() -> None:
 
 
 def test_ask_json_answers_a_warning_sign_with_what_the_urgent_reply_links_to() -> None:
-    on_topic, elsewhere = _ask_json(
+    on_topic, nothing_matches, elsewhere = _ask_json(
         "since my back went on the leg press i keep leaking pee",
+        "slipped off the leg press seat and landed hard on my lower back",
         "fell down the stairs last week and my lower back and knees hurt ever since",
     )
     assert on_topic["urgent"] and on_topic["id"] == "professional-help"
+    assert nothing_matches["urgent"] and nothing_matches["id"] == "professional-help"
     assert "professional-help" not in [a["id"] for a in on_topic["alternatives"]]
     assert elsewhere["urgent"] and elsewhere["id"] is None  # it warns, but the article has no answer
 
