@@ -35,6 +35,8 @@ DEFAULT_SETS = [
             "real-qa.yaml",
             "real-more-a.yaml",
             "real-more-b.yaml",
+            "real-more-c.yaml",
+            "ordinary2.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

@@ -1,0 +1,59 @@
+"""Accuracy floors on the labelled sets of real posts and ordinary chat messages, scored as `legpress-bot ask
+--json` answers them: a warning sign the topic gate lets through is answered by the urgent reply's entry.
+
+Each floor sits a little under what the matcher reaches, so that a change that loses understanding fails
+here; the first looks (before any tuning) are in each file's header.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import match_json
+from bot.content.load import load_knowledge
+from bot.core.dialogue import Dialogue
+from bot.core.safety import URGENT_ENTRY
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+FAQ = Path(__file__).resolve().parents[2] / "bot" / "faq.yaml"
+
+# set -> (in scope, abstention, overall) at least
+FLOORS = {
+    "ordinary.yaml": (0.97, 0.95, 0.97),
+    "ordinary-holdout.yaml": (0.94, 0.90, 0.95),
+    "ordinary2.yaml": (0.95, 0.93, 0.95),
+    "real-lifting.yaml": (0.90, 0.85, 0.85),
+    "real-lifting-holdout.yaml": (0.50, 0.60, 0.55),
+    "real-qa.yaml": (0.80, 0.85, 0.82),
+    "real-qa-holdout.yaml": (0.85, 0.70, 0.80),
+    "real-more-a.yaml": (0.80, 0.75, 0.76),
+    "real-more-b.yaml": (0.65, 0.80, 0.76),
+    "real-more-c.yaml": (0.20, 0.75, 0.70),
+}
+
+
+@pytest.fixture(scope="module")
+def dialogue() -> Dialogue:
+    return Dialogue.from_kb(load_knowledge(FAQ))
+
+
+def answered(dialogue: Dialogue, text: str) -> str | None:
+    flag = dialogue.read(text)[0]
+    urgent = dialogue.kb.get(URGENT_ENTRY)
+    answer = match_json(text, dialogue.matcher.match(text), flag.id if flag else None, urgent)["id"]
+    return str(answer) if answer is not None else None
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_accuracy_floor(dialogue: Dialogue, name: str) -> None:
+    items = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+    in_scope = [it for it in items if it["ids"]]
+    off_topic = [it for it in items if not it["ids"]]
+    right = sum(answered(dialogue, " ".join(it["q"].split())) in it["ids"] for it in in_scope)
+    abstained = sum(answered(dialogue, " ".join(it["q"].split())) is None for it in off_topic)
+    want_in, want_off, want_all = FLOORS[name]
+    got = (right / len(in_scope), abstained / len(off_topic), (right + abstained) / len(items))
+    assert got[0] >= want_in and got[1] >= want_off and got[2] >= want_all, (name, got)
