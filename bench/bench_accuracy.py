@@ -37,6 +37,7 @@ DEFAULT_SETS = [
             "real-more-b.yaml",
             "real-more-c.yaml",
             "ordinary2.yaml",
+            "ordinary3.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

@@ -19,6 +19,11 @@ _EMOJI_WORDS = str.maketrans(
     {"👣": " feet ", "🦶": " foot ", "🦵": " leg ", "🍑": " butt ", "🩺": " doctor "}
 )
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# chat shorthand that punctuation would split into nonsense ("w/o" -> "w o"), or that hides a word
+_SHORTHAND = re.compile(r"(?<![a-z0-9])(w/o|w/|b/c|b4|thru)(?![a-z0-9])")
+_SHORTHAND_WORDS = {
+    "w/o": " without ", "w/": " with ", "b/c": " because ", "b4": " before ", "thru": " through "
+}  # fmt: skip
 # sentence ends, and commas, colons or "but" before a new clause that may be the one asking
 _CLAUSE_END = re.compile(
     r"(?<=[.!?\n;:])|(?<=,)(?=\s*(?:what|whats|how|why|which|should|can|could|is|do|does)\b)|\bbut\b", re.I
@@ -34,6 +39,7 @@ def normalise(text: str) -> str:
     else:
         text = unicodedata.normalize("NFKD", text).casefold().translate(_APOSTROPHES)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _SHORTHAND.sub(lambda m: _SHORTHAND_WORDS[m.group(1)], text)
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 

@@ -439,3 +439,7 @@ def test_no_red_flags_section_means_no_detection_but_still_an_urgent_message() -
 )
 def test_a_word_the_bot_knows_is_never_read_as_a_typo_of_a_warning_sign(text: str) -> None:
     assert flagged(text) is None  # "twinging" is no "tingling", "trashed" no "crashed"
+
+
+def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
+    assert flagged("lost like 8kg w/o trying and my back aches every night") is not None
