@@ -165,40 +165,29 @@ def test_matching_section_is_validated() -> None:
     assert "unknown concept 'knees'" in joined
 
 
-def test_an_off_topic_rule_says_what_only_asked_must_be() -> None:
+@pytest.mark.parametrize(
+    ("line", "key", "problem"),
+    [
+        ("only_asked: sometimes", "only_asked", "must be true or false"),
+        ("unless_together: [back, [back, knees]]", "unless_together", "must be a list of lists"),
+    ],
+)
+def test_an_off_topic_rule_says_what_its_keys_must_be(line: str, key: str, problem: str) -> None:
     text = MINIMAL + textwrap.dedent(
-        """\
+        f"""\
         matching:
           concepts:
             back: [lower back]
           gate:
             subjects: [back]
             off_topic:
-              - name: a cure
+              - name: a rule
                 concepts: [back]
-                only_asked: sometimes
+                {line}
         """
     )
-    about_it = [p for p in problems_of(text) if "only_asked" in p]
-    assert len(about_it) == 1 and "must be true or false" in about_it[0]  # once, and saying what is wrong
-
-
-def test_an_off_topic_rule_says_what_unless_together_must_be() -> None:
-    text = MINIMAL + textwrap.dedent(
-        """\
-        matching:
-          concepts:
-            back: [lower back]
-          gate:
-            subjects: [back]
-            off_topic:
-              - name: a sport
-                concepts: [back]
-                unless_together: [back, [back, knees]]
-        """
-    )
-    problems = problems_of(text)
-    assert sum("unless_together" in p and "must be a list of lists" in p for p in problems) == 1
+    about_it = [p for p in problems_of(text) if key in p]
+    assert len(about_it) == 1 and problem in about_it[0]  # once, and saying what is wrong
 
 
 def test_thresholds_come_from_the_file() -> None:
