@@ -57,7 +57,7 @@ class Entry:
 class GateRule:
     """Off-topic when any of `concepts` is present, all of `with`, none of `unless`, and not all of
     any group in `unless_together` (tight hamstrings and the back, together, whatever the sport). With
-    `only_asked`, the `concepts` count only in the question a message asks, when one leads: a story that
+    `only_asked`, the `concepts` count only in the question of a message that asks something: a story that
     mentions painkillers is not a question about them."""
 
     name: str
