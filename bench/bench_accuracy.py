@@ -38,6 +38,7 @@ DEFAULT_SETS = [
             "real-more-c.yaml",
             "ordinary2.yaml",
             "ordinary3.yaml",
+            "ordinary4.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

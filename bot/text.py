@@ -30,9 +30,32 @@ _CLAUSE_END = re.compile(
 )
 
 
+_STARRED = re.compile(r"(?<!\S)\*([A-Za-z]{2,})\b|\b([A-Za-z]{2,})\*(?!\S)")
+
+
 # ----------------------------------------------------------------------------------------- text basics
+def corrected(text: str) -> str:
+    """A chat correction applied: in "why does the leg dress hurt *press" the starred word replaces the
+    earlier word it is closest to (at most two letters apart), and the star goes."""
+    found = _STARRED.search(text)
+    if found is None:
+        return text
+    from rapidfuzz.distance import Levenshtein  # only for a message that corrects itself
+
+    fix = found.group(1) or found.group(2)
+    rest = text[: found.start()] + text[found.end() :]
+    words = list(re.finditer(r"[A-Za-z]+", rest))
+    near = [w for w in words if 0 < Levenshtein.distance(w.group().lower(), fix.lower()) <= 2]
+    if not near:
+        return text[: found.start()] + fix + text[found.end() :]  # a star for emphasis: the word stays
+    typo = min(near, key=lambda w: Levenshtein.distance(w.group().lower(), fix.lower()))
+    return rest[: typo.start()] + fix + rest[typo.end() :]
+
+
 def normalise(text: str) -> str:
     """Lowercase ASCII-ish words separated by single spaces: emoji, punctuation and accents removed."""
+    if "*" in text:
+        text = corrected(text)
     text = text.translate(_EMOJI_WORDS)
     if text.isascii():
         text = text.lower().translate(_APOSTROPHES)

@@ -12,6 +12,7 @@ from bot.content.load import load_knowledge
 from bot.content.model import KnowledgeBase
 from bot.core import matching
 from bot.core.matching import Matcher
+from bot.text import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -535,3 +536,19 @@ def test_a_story_that_mentions_painkillers_and_asks_what_people_think_is_about_i
 def test_back_pain_after_a_fall_is_not_leg_press_pain(matcher: Matcher) -> None:
     m = matcher.match("fell on the ice last month and my lower back and hips still ache, what can i do?")
     assert m.band == "none" and m.entry is None
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("why does the leg dress hurt my back *press", "why does the leg press hurt my back"),
+        ("where do i put my feer *feet", "where do i put my feet"),
+        ("my back hurts* on leg press", "my back hurts on leg press"),  # a star for emphasis
+        (
+            "lost 8kg w/o trying, b4 that w/ my back fine",
+            "lost 8kg without trying before that with my back fine",
+        ),
+    ],
+)
+def test_chat_corrections_and_shorthand_are_read_as_meant(text: str, words: str) -> None:
+    assert normalise(text) == words
