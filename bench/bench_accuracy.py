@@ -39,6 +39,7 @@ DEFAULT_SETS = [
             "ordinary2.yaml",
             "ordinary3.yaml",
             "ordinary4.yaml",
+            "ordinary5.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",
