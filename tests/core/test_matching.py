@@ -552,3 +552,15 @@ def test_back_pain_after_a_fall_is_not_leg_press_pain(matcher: Matcher) -> None:
 )
 def test_chat_corrections_and_shorthand_are_read_as_meant(text: str, words: str) -> None:
     assert normalise(text) == words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dog has a bad back and a slipped disc, any exercises for him?",
+        "how long should i hold a quad stretch",
+        "my back is fine but my butt is really sore after leg press",
+    ],
+)
+def test_near_misses_of_other_kinds_are_not_answered(matcher: Matcher, text: str) -> None:
+    assert answered(matcher, text) is None
