@@ -40,6 +40,7 @@ DEFAULT_SETS = [
             "ordinary3.yaml",
             "ordinary4.yaml",
             "ordinary5.yaml",
+            "ordinary6.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

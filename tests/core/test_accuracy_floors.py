@@ -28,6 +28,7 @@ FLOORS = {
     "ordinary3.yaml": (0.95, 0.88, 0.93),
     "ordinary4.yaml": (0.93, 0.95, 0.94),
     "ordinary5.yaml": (0.93, 0.97, 0.95),
+    "ordinary6.yaml": (0.92, 0.88, 0.91),
     "real-lifting.yaml": (0.90, 0.85, 0.85),
     "real-lifting-holdout.yaml": (0.50, 0.60, 0.55),
     "real-qa.yaml": (0.80, 0.85, 0.82),

@@ -443,3 +443,14 @@ def test_a_word_the_bot_knows_is_never_read_as_a_typo_of_a_warning_sign(text: st
 
 def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
     assert flagged("lost like 8kg w/o trying and my back aches every night") is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bro why does my lower back feel like its been hit by a truck every time i do leg press",
+        "what is a slipped disc actually, like what slips",
+    ],
+)
+def test_a_simile_or_a_slipped_disc_is_no_accident(text: str) -> None:
+    assert flagged(text) is None
