@@ -41,6 +41,7 @@ DEFAULT_SETS = [
             "ordinary4.yaml",
             "ordinary5.yaml",
             "ordinary6.yaml",
+            "ordinary7.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",
