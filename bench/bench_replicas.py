@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 
 from bench_serving import COLUMNS as SERVING_COLUMNS  # noqa: E402
-from bench_serving import Crowd, Server, cpu_seconds, peak_rss_mb  # noqa: E402
+from bench_serving import Crowd, Server, cpu_seconds, peak_rss_mb, shown_tracebacks  # noqa: E402
 from fakebot import Json  # noqa: E402
 from pg import PgServer, ServerUnavailable, throwaway_server  # noqa: E402
 from replicas import Cluster, Forwarder, chat_of  # noqa: E402
@@ -143,10 +143,7 @@ async def one_round(
     codes = [r.proc.returncode for r in cluster.replicas if r.proc is not None]
     text = cluster.log
     result = crowd.tally()
-    tracebacks = text.count("Traceback")
-    if tracebacks or any(codes):
-        first = text.index("Traceback") if tracebacks else max(0, len(text) - 2000)
-        print(f"  exit statuses {codes}, {tracebacks} tracebacks in the logs:\n{text[first : first + 2000]}")
+    tracebacks = shown_tracebacks(text, f"exit statuses {codes}", failed=any(codes))
     result.update(
         rate=sent / (wall1 - wall0),
         skipped=float(skipped),

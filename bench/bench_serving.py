@@ -333,12 +333,7 @@ async def one_round(args: argparse.Namespace, seed: int) -> dict[str, float]:
             await fake.stop()
         text = log.read_text(errors="replace")
     result = crowd.tally()
-    tracebacks = text.count("Traceback")
-    if tracebacks or code != 0:
-        first = text.index("Traceback") if tracebacks else max(0, len(text) - 2000)
-        print(
-            f"  the bot exited with {code}, {tracebacks} tracebacks in its log:\n{text[first : first + 2000]}"
-        )
+    tracebacks = shown_tracebacks(text, f"the bot exited with {code}", failed=code != 0)
     result.update(
         rate=sent / (wall1 - wall0),
         skipped=float(skipped),
@@ -349,6 +344,15 @@ async def one_round(args: argparse.Namespace, seed: int) -> dict[str, float]:
         exit=float(code),
     )
     return result
+
+
+def shown_tracebacks(log: str, status: str, failed: bool) -> int:
+    """How many tracebacks the log has; the first (or the log's end, when a process failed) is printed."""
+    tracebacks = log.count("Traceback")
+    if tracebacks or failed:
+        first = log.index("Traceback") if tracebacks else max(0, len(log) - 2000)
+        print(f"  {status}, {tracebacks} tracebacks in the logs:\n{log[first : first + 2000]}")
+    return tracebacks
 
 
 COLUMNS = (

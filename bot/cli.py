@@ -92,6 +92,15 @@ def match_json(
     }
 
 
+def ask_json(dialogue: Dialogue, query: str) -> dict[str, object]:
+    """What `ask --json` prints for one message: read once, as the bot reads it (red flags first)."""
+    flag, m = dialogue.read(query)
+    if m is None:  # a warning sign (or a blank line): the match it would otherwise get
+        m = dialogue.matcher.match(query)
+    sign = flag.id if flag is not None else None
+    return match_json(query, m, sign, dialogue.kb.get(URGENT_ENTRY))
+
+
 # --------------------------------------------------------------------------------------- check and ask
 def cmd_check(args: argparse.Namespace) -> int:
     path = faq_path(args.path)
@@ -122,11 +131,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             import json
 
-            m = dialogue.matcher.match(q)
-            flag = dialogue.read(q)[0]
-            sign = flag.id if flag is not None else None
-            urgent_entry = dialogue.kb.get(URGENT_ENTRY)
-            return json.dumps(match_json(q, m, sign, urgent_entry), ensure_ascii=False)
+            return json.dumps(ask_json(dialogue, q), ensure_ascii=False)
         outcome = dialogue.on_text(q, None)
         return "\n\n".join(render_plain(r, width=width, pickable=False) for r in outcome.replies)
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import match_json
+from bot.cli import ask_json
 from bot.content.load import load_knowledge
 from bot.core.dialogue import Dialogue
-from bot.core.safety import URGENT_ENTRY
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FAQ = Path(__file__).resolve().parents[2] / "bot" / "faq.yaml"
@@ -46,9 +45,7 @@ def dialogue() -> Dialogue:
 
 
 def answered(dialogue: Dialogue, text: str) -> str | None:
-    flag = dialogue.read(text)[0]
-    urgent = dialogue.kb.get(URGENT_ENTRY)
-    answer = match_json(text, dialogue.matcher.match(text), flag.id if flag else None, urgent)["id"]
+    answer = ask_json(dialogue, text)["id"]
     return str(answer) if answer is not None else None
 
 
