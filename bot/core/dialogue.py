@@ -142,13 +142,14 @@ class Dialogue:
             done = self.on_command(command, "", state, chat, now, qn.new_run_id())
             return dataclasses.replace(done, recent=ctx.carried(recent, done.recent, done.replies, now))
         topic = self.small_talk.read(text) if self.small_talk is not None else None
+        alive = ctx.fresh(recent, now)
         # "didn't help" right after an answer is about what it suggested, not a complaint about the bot
-        if topic is not None and not (ctx.fresh(recent, now) and ctx.intent(tokens(text)) == "still"):
+        if topic is not None and not (alive and ctx.intent(tokens(text)) == "still"):
             reply = small_talk_reply(topic, chat, self.kb.questionnaire is not None)
             return Outcome((reply,), state, recent=ctx.remember(recent, (), now))
         if m is None:
             return Outcome((self.no_match_reply(),), state, recent=ctx.remember(recent, (), now))
-        replies = [self.answer_reply(m, text, chat, ctx.fresh(recent, now))]
+        replies = [self.answer_reply(m, text, chat, alive)]
         events: tuple[Event, ...] = ()
         if state is not None and qn.expired(state, now):
             replies.append(qn.expired_reply())

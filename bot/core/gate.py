@@ -44,7 +44,7 @@ class Gate:
         self, concepts: frozenset[str], asked: frozenset[str], strangers: int, asks: bool = False
     ) -> str | None:
         """None when a message (its concepts, and those of the question it asks) is on topic."""
-        if asked or asks:
+        if asks:  # (a question that leads is one that asks)
             # what only a question can make off topic ("can it be cured?"), a story merely mentions, even
             # when its question names nothing itself ("… off painkillers two weeks. what do you think?")
             concepts -= self.only_asked - asked
