@@ -97,6 +97,21 @@ def root(word: str) -> str:
     return str(_snowball()(word))
 
 
+def base_forms(word: str) -> tuple[str, ...]:
+    """What a regular past or -ing form may be made from: "flipped" -> flip, "raised" -> raise, "carried" ->
+    carry, "hiking" -> hike. Cheap enough to try on every unknown word, unlike rooting a whole word list."""
+    out: list[str] = []
+    for suffix in ("ed", "ing"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            base = word[: -len(suffix)]
+            out += [base, base + "e"]
+            if base[-1] == base[-2]:
+                out.append(base[:-1])  # flipped, stopping
+            if suffix == "ed" and base.endswith("i"):
+                out.append(base[:-1] + "y")  # carried
+    return tuple(out)
+
+
 def split_sentences(text: str, question_words: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
     """(sentence, asks) pairs; a sentence asks when it ends with '?' or starts with a question word."""
     out = []

@@ -35,15 +35,9 @@ TOP_KEYS = {"meta", "matching", "entries", "questionnaire", "red_flags", "small_
 META_LIMITS = {"description": 512, "short_description": 120}
 META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about", *META_LIMITS}
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
-MATCHING_KEYS = {
-    "thresholds",
-    "concepts",
-    "gate",
-    "keep_words",
-    "question_words",
-    "tie_break_kinds",
-    "kind_hints",
-}
+MATCHING_KEYS = set(
+    "thresholds concepts gate keep_words question_words tie_break_kinds kind_hints practices".split()
+)
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
 GATE_KEYS = {"subjects", "weak_subjects", "pairs", "anchors", "off_topic"}
 GATE_RULE_KEYS = {"concepts", "with", "unless", "unless_together", "name", "only_asked"}
@@ -316,12 +310,13 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
                 unless_together=groups,
             )
         )
-    keep = _str_list(raw.get("keep_words", []))
-    if keep is None:
-        c.add(("matching", "keep_words"), None, "matching.keep_words", "must be a list of words")
-    qwords = _str_list(raw.get("question_words", []))
-    if qwords is None:
-        c.add(("matching", "question_words"), None, "matching.question_words", "must be a list of words")
+
+    def word_list(key: str) -> frozenset[str]:
+        words = _str_list(raw.get(key, []))
+        if words is None:
+            c.add(("matching", key), None, f"matching.{key}", "must be a list of words")
+        return frozenset(w.lower() for w in words or ())
+
     tie_kinds = _str_list(raw.get("tie_break_kinds", []))
     if tie_kinds is None or any(k not in KINDS for k in tie_kinds):
         c.add(
@@ -353,8 +348,9 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         anchors=anchors,
         pairs=MappingProxyType(pairs),
         off_topic=tuple(rules),
-        keep_words=frozenset(w.lower() for w in keep or ()),
-        question_words=frozenset(w.lower() for w in qwords or ()),
+        keep_words=word_list("keep_words"),
+        question_words=word_list("question_words"),
+        practices=concept_set(raw.get("practices"), ("matching", "practices"), "matching.practices"),
     )
 
 

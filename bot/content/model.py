@@ -93,6 +93,8 @@ class MatchingConfig:
     question_words: frozenset[str] = frozenset()
     tie_break_kinds: tuple[str, ...] = ()
     kind_hints: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    # concepts a negation does not deny: "never stretch", "no core work" name what is missing
+    practices: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

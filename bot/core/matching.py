@@ -9,8 +9,6 @@ Everything is built once from the KnowledgeBase; `match` is pure and synchronous
 
 from __future__ import annotations
 
-import heapq
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,44 +17,18 @@ from typing import Literal
 
 from bot.content.model import Entry, KnowledgeBase
 from bot.core.gate import Gate
+from bot.core.ranking import Candidate, Document, Index
 from bot.core.reading import STOPWORDS, clauses, contains, map_phrases, weigh
-from bot.text import DeletionIndex, everyday_words, root, stem, tokens
+from bot.text import DeletionIndex, base_forms, everyday_words, root, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
 
-WORD_WEIGHT_CAP = 1.2  # words outside the concept map never outweigh a concept
-CONCEPT_BOOST = 2.0
 MAX_UNSPECIFIC_TERMS = 12  # more known terms, none specific: a story, not a plain complaint
-SPECIFIC_IDF = 1.5  # a concept rarer than this (not leg press, back, pain, why) makes a clause specific
 MAX_ALTERNATIVES = 3
-POSTINGS_LIMIT = 500  # candidates a single term may contribute (only bites on very large knowledge bases)
-CANDIDATE_TERMS = 16  # the most informative query terms propose candidates; all terms score them
-RERANK = 60  # candidates scored exactly
-DOC_SCAN_LIMIT = 2_500  # question postings walked per message before scoring the shortlist one by one
-MAX_QUERY_TERMS = 40  # a rambling message ranks by its most informative terms
 KIND_HINT_BONUS = 1.1  # an entry of the kind the question asks for
-DOC_SHARE = 0.5  # score = this share from the closest single question, the rest from the entry as a whole
-
-
-def idf(n_entries: int, df: int) -> float:
-    """Rarity of a term across entries: near zero for words every entry uses (leg press, back)."""
-    return math.log((n_entries + 1) / df)
-
-
-def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    """Sparse dot product, walking the smaller vector (a question has a handful of terms)."""
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b[t] for t, v in a.items() if t in b)
 
 
 # ------------------------------------------------------------------------------------------------ types
-@dataclass(frozen=True)
-class Candidate:
-    entry: Entry
-    score: float
-
-
 @dataclass(frozen=True)
 class Match:
     band: Band
@@ -140,9 +112,8 @@ class Matcher:
         self._kb_words = frozenset(kb_words)
         self._root_index: dict[str, str] | None = None  # built at the first unknown word (see `_forms`)
 
-        # index: every question (and title, keywords) of an entry is a document; entries are also scored
-        # as a whole (their centroid), which generalises beyond the exact phrasings
-        docs: list[tuple[int, frozenset[str]]] = []
+        # every question (and title, keywords) of an entry is a document of the index
+        docs: list[Document] = []
         for i, e in enumerate(kb.entries):
             keywords = frozenset(
                 t for k in e.keywords for t in self._terms_of(k)
@@ -150,66 +121,10 @@ class Matcher:
             for terms in (*(frozenset(self._terms_of(q)) for q in (*e.questions, e.title)), keywords):
                 if terms:
                     docs.append((i, terms))
-        entry_counts: list[dict[str, float]] = [defaultdict(float) for _ in kb.entries]
-        for i, terms in docs:
-            for t in terms:
-                entry_counts[i][t] += 1.0
-        entry_df: dict[str, int] = defaultdict(int)
-        for counts in entry_counts:
-            for t in counts:
-                entry_df[t] += 1
-        n = max(1, len(kb.entries))
-        self._idf = {t: idf(n, df) for t, df in entry_df.items()}
-
-        self._doc_vecs: list[dict[str, float]] = []
-        self._doc_norm: list[float] = []
-        self._entry_docs: list[list[int]] = [[] for _ in kb.entries]
-        self._doc_entry: list[int] = []
-        doc_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for d, (i, terms) in enumerate(docs):
-            vec = {t: self._weight(t) for t in terms}
-            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-            self._doc_vecs.append(vec)
-            self._doc_norm.append(norm)
-            self._entry_docs[i].append(d)
-            self._doc_entry.append(i)
-            for t, v in vec.items():
-                doc_postings[t].append((d, v / norm))
-        self._doc_postings = dict(doc_postings)
-        self._entry_vecs: list[dict[str, float]] = []
-        self._entry_norm: list[float] = []
-        postings: dict[str, list[tuple[float, int]]] = defaultdict(list)
-        for i, counts in enumerate(entry_counts):
-            total = sum(counts.values()) or 1.0
-            vec = {t: self._weight(t) * math.sqrt(c / total) for t, c in counts.items()}
-            self._entry_vecs.append(vec)
-            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-            self._entry_norm.append(norm)
-            for t, v in vec.items():
-                postings[t].append((v / norm, i))
-        # highest impact first, so that candidate generation can stop early on very common terms
-        self._postings = {
-            t: [(i, w) for w, i in sorted(p, reverse=True)[:POSTINGS_LIMIT]] for t, p in postings.items()
-        }
+        self._index = Index(kb.entries, docs)
         self._related = {e.id: frozenset(e.related) for e in kb.entries}
-        self._general = self._general_entry(docs)
-
-    def _general_entry(self, docs: Sequence[tuple[int, frozenset[str]]]) -> int | None:
-        """The entry that answers on-topic messages naming nothing specific ("leg presses kill my lower
-        back"): the one with the most questions of its own that name nothing specific either."""
-        unspecific: dict[int, int] = defaultdict(int)
-        for i, terms in docs:
-            if terms and not any(self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms):
-                unspecific[i] += 1
-        return max(unspecific, key=lambda i: (unspecific[i], -i)) if unspecific else None
 
     # ----------------------------------------------------------------------------------- term handling
-    def _weight(self, term: str) -> float:
-        idf = self._idf.get(term, 0.0)
-        if term.startswith("@"):
-            return CONCEPT_BOOST * idf
-        return min(idf, WORD_WEIGHT_CAP)
-
     @property
     def _typos(self) -> DeletionIndex:
         """Built when a message first has a word the bot does not know: a one-off `ask` seldom does, and
@@ -236,6 +151,8 @@ class Matcher:
             return word
         if (same := self._forms.get(root(word))) is not None:
             return same
+        if any(base in self._known for base in base_forms(word)):
+            return word  # another form of an everyday word: "flipped" is not a typo of "slipped"
         from rapidfuzz import fuzz, process  # loaded with the typo index: at the first unknown word
         from rapidfuzz.distance import OSA
 
@@ -254,7 +171,8 @@ class Matcher:
         """Longest-phrase-first mapping of words to '@concept' terms; other words stay, stemmed. Only a
         clause that does not ask can say that something is fine ("is my back ok?" asks about the back)."""
         markers = frozenset() if asks else self._gate.markers
-        return map_phrases(words, self._by_first, self._phrases, self._named_inside, markers)
+        practices = self.cfg.practices
+        return map_phrases(words, self._by_first, self._phrases, self._named_inside, markers, practices)
 
     def _words(self, text: str) -> list[str]:
         return [self._correct(w) for w in tokens(text)]
@@ -282,7 +200,7 @@ class Matcher:
         return self._specific(terms) or bool(named & (self.cfg.kind_hints.keys() | self.cfg.weak_subjects))
 
     def _specific(self, terms: Iterable[str]) -> bool:
-        return any(t.startswith("@") and self._idf.get(t, 0.0) >= SPECIFIC_IDF for t in terms)
+        return self._index.specific(terms)
 
     def gate(self, concepts: frozenset[str], strangers: int = 0) -> str | None:
         """None when the message is on topic, else the reason it is not (bot/core/gate.py)."""
@@ -290,66 +208,14 @@ class Matcher:
 
     # ---------------------------------------------------------------------------------------- ranking
     def rank(self, analysis: Analysis) -> list[Candidate]:
-        """Candidates from each term's highest-impact entries, then an exact score for the best of them.
-
-        With a knowledge base of a few hundred entries every entry is a candidate and the score is exact;
-        with tens of thousands, common terms stop contributing candidates after POSTINGS_LIMIT entries."""
-        qvec = {t: self._weight(t) * w for t, w in analysis.terms.items() if t in self._idf}
-        if len(qvec) > MAX_QUERY_TERMS:
-            qvec = dict(sorted(qvec.items(), key=lambda kv: -kv[1])[:MAX_QUERY_TERMS])
-        qnorm = math.sqrt(sum(v * v for v in qvec.values()))
-        if not qnorm:
-            return []
-        rough: dict[int, float] = defaultdict(float)
-        for t, qv in heapq.nlargest(CANDIDATE_TERMS, qvec.items(), key=lambda kv: kv[1]):
-            for i, w in self._postings.get(t, ()):
-                rough[i] += qv * w
-        shortlist = heapq.nlargest(RERANK, rough, key=rough.__getitem__)
-        wanted = self._wanted_kinds(analysis)
-        closest = self._closest_questions(qvec, shortlist)
-        scored = []
-        for i in shortlist:
-            entry = self.kb.entries[i]
-            bonus = KIND_HINT_BONUS if entry.kind in wanted else 1.0
-            score = self._exact_score(i, qvec, qnorm, closest[i])
-            scored.append(Candidate(entry, min(100.0, round(bonus * score, 2))))
-        scored.sort(key=lambda c: (-c.score, c.entry.id))
-        return scored
+        """Entries by score for the message's terms, of the kind its question asks for first."""
+        return self._index.rank(analysis.terms, self._wanted_kinds(analysis), KIND_HINT_BONUS)
 
     def _wanted_kinds(self, analysis: Analysis) -> frozenset[str]:
         """Kinds the question asks for ("what should I do" -> fixes), from the asking clause if it leads."""
         concepts = analysis.asked or analysis.concepts
         hints = self.cfg.kind_hints
         return frozenset(k for c in concepts if c in hints for k in hints[c])
-
-    def _closest_questions(self, qvec: dict[str, float], shortlist: Sequence[int]) -> dict[int, float]:
-        """For each shortlisted entry, the dot product of the message with its closest question (questions
-        pre-normalised). Walking the query terms' postings touches only questions that share a word with
-        the message; a knowledge base so large that this is more work than scoring the shortlist's own
-        questions is scored that way instead."""
-        closest = dict.fromkeys(shortlist, 0.0)
-        postings = [self._doc_postings.get(t, ()) for t in qvec]
-        if sum(len(p) for p in postings) > DOC_SCAN_LIMIT:
-            for i in shortlist:
-                for d in self._entry_docs[i]:
-                    closest[i] = max(closest[i], _dot(qvec, self._doc_vecs[d]) / self._doc_norm[d])
-            return closest
-        dots: dict[int, float] = defaultdict(float)
-        for qv, posting in zip(qvec.values(), postings, strict=True):
-            for d, w in posting:
-                dots[d] += qv * w
-        doc_entry = self._doc_entry
-        for d, dot in dots.items():
-            i = doc_entry[d]
-            if i in closest and dot > closest[i]:
-                closest[i] = dot
-        return closest
-
-    def _exact_score(self, i: int, qvec: dict[str, float], qnorm: float, closest_dot: float) -> float:
-        """0-100: a blend of the closest single question and the entry as a whole (cosines)."""
-        centroid = _dot(qvec, self._entry_vecs[i]) / (qnorm * self._entry_norm[i])
-        best_doc = closest_dot / qnorm
-        return round(min(100.0, 100.0 * (DOC_SHARE * best_doc + (1 - DOC_SHARE) * centroid)), 2)
 
     def agree(self, a: Entry, b: Entry) -> bool:
         """Entries that give the same advice agree rather than compete: related ones, or ones that point
@@ -376,8 +242,8 @@ class Matcher:
             return Match("none", None, 0.0, (), "no known words")
         top, rest = ranked[0], tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
         cfg = self.cfg
-        if top.score < cfg.unsure and self._unspecific(analysis) and self._general is not None:
-            general = self.kb.entries[self._general]
+        general = self._index.general
+        if top.score < cfg.unsure and self._unspecific(analysis) and general is not None:
             others = tuple(c for c in ranked if c.entry is not general)[:MAX_ALTERNATIVES]
             return Match("confident", general, max(top.score, cfg.confident), others)
         if top.score < cfg.unsure:
@@ -416,7 +282,7 @@ class Matcher:
     def _unspecific(self, analysis: Analysis) -> bool:
         """On topic through two anchors (the leg press and the back), nothing rarer named, and nothing that
         points elsewhere ("my knees are fine and my back is fine, how do I make it harder")."""
-        known = [t for t in analysis.terms if t in self._idf]
+        known = [t for t in analysis.terms if self._index.knows(t)]
         if len(known) > MAX_UNSPECIFIC_TERMS or analysis.concepts & self._gate.elsewhere:
             return False
         return len(analysis.concepts & self.cfg.anchors) >= 2 and not self._specific(known)
@@ -445,6 +311,6 @@ class Matcher:
     def search(self, text: str, limit: int = 5) -> list[Candidate]:
         """Best entries for a short search (inline mode): ranked, gate applied only for noise."""
         analysis = self.analyse(text)
-        if not analysis.concepts and not any(t in self._idf for t in analysis.terms):
+        if not analysis.concepts and not any(self._index.knows(t) for t in analysis.terms):
             return []
         return [c for c in self.rank(analysis) if c.score >= self.cfg.unsure / 2][:limit]

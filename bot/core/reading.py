@@ -81,10 +81,12 @@ def map_phrases(
     phrases: Mapping[Phrase, str],
     named_inside: Mapping[Phrase, Sequence[str]],
     markers: frozenset[str],
+    practices: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Words as '@concept' terms, longest phrase first (`by_first`: phrases by their first word, longest
-    first); other words stay, stemmed. A concept right after a negator is denied ("no radiating pain"), one
-    of `markers` said to be fine is dropped ("my knees are fine"), and a word describing what came just
+    first); other words stay, stemmed. A concept right after a negator is denied ("no radiating pain"),
+    unless it is one of `practices` ("never stretch" names the stretching that is missing); one of
+    `markers` said to be fine is dropped ("my knees are fine"); and a word describing what came just
     before it reads as the phrase of the two, either way round ("my back feels tight" is "tight back", "my
     quads are really sore" is "quads sore")."""
     words = without_sides(words)
@@ -99,7 +101,7 @@ def map_phrases(
                 if before and all(w in _LINKING for w in words[ended:i]):
                     concept = phrases.get((*key, before[-1])) or phrases.get((before[-1], *key), concept)
                 fine = concept in markers and said_fine(words, i + len(key))
-                if not denying and not fine:
+                if (not denying or concept in practices) and not fine:
                     out.append("@" + concept)
                     out.extend("@" + c for c in named_inside.get(key, ()))
                 denying = denying and all(w in NEGATION_CARRIERS for w in key)

@@ -40,7 +40,7 @@ from bot.content.model import (
 )
 from bot.core.safety_text import Cue, split_clauses, taken_back
 from bot.replies import Button, Reply, bold, esc, italic, rows
-from bot.text import everyday_words, root, tokens
+from bot.text import base_forms, everyday_words, root, tokens
 
 NEGATION_REACH = 3  # a cue like "no" covers the next three words of its clause: "no numbness or tingling"
 MAX_TEXT_CHARS = 20000  # a warning sign late in a long story still counts
@@ -89,6 +89,8 @@ class RedFlagDetector:
         """A word nobody writes on purpose -> the red-flag word it is one typo away from."""
         if word in self._known or len(word) < 4 or not word.isalpha():
             return word
+        if any(base in self._known for base in base_forms(word)):
+            return word  # another form of an everyday word: "flipped" is not "slipped"
         if self._known_roots is None:
             self._known_roots = frozenset(root(w) for w in self._also_known if w.isalpha())
         if root(word) in self._known_roots:
@@ -207,7 +209,7 @@ def detector_for(kb: KnowledgeBase) -> RedFlagDetector | None:
     if kb.red_flags is None:
         return None
     concept_words = {w for phrases in kb.matching.concepts.values() for p in phrases for w in tokens(p)}
-    return RedFlagDetector(kb.red_flags, frozenset(concept_words))
+    return RedFlagDetector(kb.red_flags, frozenset(concept_words) | kb.matching.keep_words)
 
 
 URGENT_ENTRY = "professional-help"  # the one entry the urgent message links to

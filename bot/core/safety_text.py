@@ -31,13 +31,16 @@ _CLAUSE_MARK = re.compile(r"[.,;:!?\n]+")
 _BREAK, _BREAK_WORDS = "qqclauseqq", frozenset({"but", "however"})  # a clause ends at these words too
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+# words that soften or stress what they stand in, and change nothing about it: "i cant really feel when i
+# need to pee" says what "i cant feel when i need to pee" says
+_SOFTENERS = frozenset({"really", "actually", "honestly", "truly", "quite", "totally", "kinda", "sorta"})
 
 
 def split_clauses(text: str) -> list[list[str]]:
     """A message's clauses as normalised words ("3am" -> "3 am", "sooo" -> "soo"), in one pass.
 
     A clause ends at punctuation and at "but", "however" and "though" (not "even though"); empty
-    clauses are dropped, so "fever, but gone now" is two clauses."""
+    clauses are dropped, so "fever, but gone now" is two clauses. Softeners ("really") are left out."""
     marked = _CLAUSE_MARK.sub(f" {_BREAK} ", _DIGIT_LETTER.sub(" ", text.translate(_SYMBOLS)))
     out: list[list[str]] = [[]]
     prev = ""
@@ -45,7 +48,7 @@ def split_clauses(text: str) -> list[list[str]]:
         if w == _BREAK or w in _BREAK_WORDS or (w == "though" and prev != "even"):
             if out[-1]:
                 out.append([])
-        else:
+        elif w not in _SOFTENERS:
             out[-1].append(w)
         prev = w
     return out

@@ -158,11 +158,13 @@ def test_matching_section_is_validated() -> None:
             back: [lower back]
           gate:
             subjects: [back, knees]
+          practices: [stretching]
         """
     )
     joined = "\n".join(problems_of(text))
     assert "unsure must not exceed confident" in joined
     assert "unknown concept 'knees'" in joined
+    assert "matching.practices" in joined and "unknown concept 'stretching'" in joined
 
 
 @pytest.mark.parametrize(

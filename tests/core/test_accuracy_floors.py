@@ -29,6 +29,9 @@ FLOORS = {
     "ordinary5.yaml": (0.93, 0.97, 0.95),
     "ordinary6.yaml": (0.92, 0.88, 0.91),
     "ordinary7.yaml": (0.91, 0.93, 0.92),
+    "ordinary8.yaml": (0.94, 0.97, 0.95),
+    "ordinary9.yaml": (0.96, 0.97, 0.97),
+    "ordinary10.yaml": (0.90, 0.97, 0.93),
     "real-lifting.yaml": (0.90, 0.85, 0.85),
     "real-lifting-holdout.yaml": (0.50, 0.60, 0.55),
     "real-qa.yaml": (0.80, 0.85, 0.82),
@@ -36,6 +39,7 @@ FLOORS = {
     "real-more-a.yaml": (0.80, 0.75, 0.76),
     "real-more-b.yaml": (0.65, 0.80, 0.76),
     "real-more-c.yaml": (0.20, 0.75, 0.70),
+    "real-more-d.yaml": (0.75, 0.70, 0.72),
 }
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from bot.content.load import load_knowledge
 from bot.content.model import KnowledgeBase
-from bot.core import matching
+from bot.core import ranking
 from bot.core.matching import Matcher
 from bot.text import normalise
 
@@ -222,7 +222,7 @@ def test_a_very_large_knowledge_base_scores_questions_the_same_way(
     sets = (DATA / "labelled.yaml", *HELD_OUT)
     texts = [it["q"] for path in sets for it in yaml.safe_load(path.read_text(encoding="utf-8"))]
     fast = [matcher.match(t) for t in texts]
-    monkeypatch.setattr(matching, "DOC_SCAN_LIMIT", 0)
+    monkeypatch.setattr(ranking, "DOC_SCAN_LIMIT", 0)
     assert [matcher.match(t) for t in texts] == fast
 
 
@@ -564,3 +564,46 @@ def test_chat_corrections_and_shorthand_are_read_as_meant(text: str, words: str)
 )
 def test_near_misses_of_other_kinds_are_not_answered(matcher: Matcher, text: str) -> None:
     assert answered(matcher, text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("i never do any stretching and my back hurts on the leg press, why?", HAMSTRING),
+        ("zero core work in my routine, could that be why the sled hurts my back", CORE),
+    ],
+)
+def test_a_practice_said_to_be_missing_is_named_not_denied(
+    matcher: Matcher, text: str, wanted: set[str]
+) -> None:
+    assert answered(matcher, text) in wanted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the hack squat machine makes my lower back sore, what do i do",
+        "how long should i be able to hold a plank at my age",
+        "aching between my shoulder blades on the leg press",
+        "the prowler sled push wrecks my lower back",
+    ],
+)
+def test_pain_on_another_machine_or_in_another_part_of_the_back_is_not_answered(
+    matcher: Matcher, text: str
+) -> None:
+    assert answered(matcher, text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("my back hurts on the leg press, should i swap it for the hack squat?", ALTERNATIVES),
+        ("the press for legs at my gym makes my lower back ache, why?", {"why-back-hurts"}),
+        ("planks and crunches, how often to protect my back on leg day", CORE),
+        ("back pain on the leg press, when should i worry", {"professional-help"}),
+    ],
+)
+def test_near_those_the_leg_press_questions_are_still_answered(
+    matcher: Matcher, text: str, wanted: set[str]
+) -> None:
+    assert answered(matcher, text) in wanted

@@ -435,10 +435,13 @@ def test_no_red_flags_section_means_no_detection_but_still_an_urgent_message() -
     [
         "my lower back started twinging near the end of each set, what should i change?",
         "after a long run my back is trashed the next day",
+        "my lower back hurts on the bike, i flipped my stem up and it still aches",
+        "back sore after leg press, what do yall do for it",
     ],
 )
 def test_a_word_the_bot_knows_is_never_read_as_a_typo_of_a_warning_sign(text: str) -> None:
-    assert flagged(text) is None  # "twinging" is no "tingling", "trashed" no "crashed"
+    # "twinging" is no "tingling", "trashed" no "crashed", "flipped" (flip) no "slipped", "yall" no "fall"
+    assert flagged(text) is None
 
 
 def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
@@ -454,3 +457,14 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
 )
 def test_a_simile_or_a_slipped_disc_is_no_accident(text: str) -> None:
     assert flagged(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "since my back went on the leg press yesterday i cant really feel when i need to pee",
+        "i dont really get the urge to pee anymore since my back went on leg day",
+    ],
+)
+def test_a_word_that_only_softens_hides_no_sign(text: str) -> None:
+    assert flagged(text) is not None

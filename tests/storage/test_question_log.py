@@ -15,7 +15,8 @@ from pg import PgServer
 
 from bot.content.model import Entry
 from bot.core.events import CheckCancelled, CheckFinished, CheckStarted, RedFlagRaised, Voted
-from bot.core.matching import Candidate, Match
+from bot.core.matching import Match
+from bot.core.ranking import Candidate
 from bot.storage.database import DB_NAME
 from bot.storage.log_sql import SqliteLog
 from bot.storage.question_log import SALT_NAME, QuestionLog, QuestionLogError, stored_check_event

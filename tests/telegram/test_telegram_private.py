@@ -8,7 +8,8 @@ from fakebot import BOT_USERNAME, FakeTelegram, Json, only_message, sent, sticke
 
 from bot.content.model import KnowledgeBase
 from bot.core.dialogue import Dialogue
-from bot.core.matching import Candidate, Match, Matcher
+from bot.core.matching import Match, Matcher
+from bot.core.ranking import Candidate
 from bot.core.safety import detector_for
 from bot.core.wording import COMMAND_MENU
 from bot.replies import MAX_CALLBACK_BYTES, MAX_MESSAGE_CHARS, Reply

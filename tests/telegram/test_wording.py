@@ -10,7 +10,8 @@ from fakebot import BOT_USERNAME, Json, only_message, sent
 
 from bot.core import check as qn
 from bot.core.dialogue import Dialogue
-from bot.core.matching import Candidate, Match
+from bot.core.matching import Match
+from bot.core.ranking import Candidate
 from bot.replies import to_plain
 from bot.telegram.door import ANSWERED_RECENTLY
 from bot.terminal import TerminalChat
