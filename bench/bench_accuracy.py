@@ -45,6 +45,8 @@ DEFAULT_SETS = [
             "ordinary8.yaml",
             "ordinary9.yaml",
             "ordinary10.yaml",
+            "ordinary11.yaml",
+            "ordinary12.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

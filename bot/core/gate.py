@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from bot.content.model import MatchingConfig
 
+NO_SUBJECT = "no subject"  # the reason for a message that names nothing the article covers
+
 
 @dataclass(frozen=True)
 class Gate:
@@ -37,7 +39,7 @@ class Gate:
         paired = any(concepts & companions for c, companions in cfg.pairs.items() if c in concepts)
         weak = bool(concepts & cfg.weak_subjects) and strangers == 0
         if not concepts & cfg.subjects and not paired and not weak:
-            return "no subject"
+            return NO_SUBJECT
         return self.rule_against(concepts)
 
     def judge(

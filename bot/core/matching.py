@@ -16,9 +16,9 @@ from functools import lru_cache
 from typing import Literal
 
 from bot.content.model import Entry, KnowledgeBase
-from bot.core.gate import Gate
+from bot.core.gate import NO_SUBJECT, Gate
 from bot.core.ranking import Candidate, Document, Index
-from bot.core.reading import STOPWORDS, clauses, contains, map_phrases, weigh
+from bot.core.reading import SAID_FINE, STOPWORDS, clauses, contains, map_phrases, weigh
 from bot.text import DeletionIndex, base_forms, everyday_words, root, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
@@ -37,7 +37,7 @@ class Match:
     alternatives: tuple[Candidate, ...]  # runner-ups, best first
     reason: str = ""  # why it abstained, for logs and the maintainer's report
     partial: bool = False  # off topic, but near what the bot knows: `alternatives` are the nearest answers
-    off_topic: bool = False  # the topic gate said the message is about something else
+    off_topic: bool = False  # the topic gate said the message is about something else (not: names nothing)
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
@@ -167,12 +167,16 @@ class Matcher:
         best = max((w for w, d, _ in found if d == fewest), key=lambda w: (fuzz.ratio(word, w), w))
         return str(best)
 
-    def _concepts_and_words(self, words: Sequence[str], asks: bool = True) -> list[str]:
+    def _concepts_and_words(
+        self, words: Sequence[str], asks: bool = True, contrasts: frozenset[str] = frozenset()
+    ) -> list[str]:
         """Longest-phrase-first mapping of words to '@concept' terms; other words stay, stemmed. Only a
         clause that does not ask can say that something is fine ("is my back ok?" asks about the back)."""
         markers = frozenset() if asks else self._gate.markers
         practices = self.cfg.practices
-        return map_phrases(words, self._by_first, self._phrases, self._named_inside, markers, practices)
+        return map_phrases(
+            words, self._by_first, self._phrases, self._named_inside, markers, practices, contrasts
+        )
 
     def _words(self, text: str) -> list[str]:
         return [self._correct(w) for w in tokens(text)]
@@ -182,7 +186,9 @@ class Matcher:
 
     def analyse(self, text: str) -> Analysis:
         found = clauses(text, self._question_words)
-        per_clause = [(self._concepts_and_words(self._words(s), asks), asks) for s, asks in found]
+        vouching = self._gate.vouching
+        per_clause = [(self._concepts_and_words(self._words(s), asks, vouching), asks) for s, asks in found]
+        per_clause = self._without_contrasts(per_clause)
         weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints))
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
@@ -191,6 +197,23 @@ class Matcher:
         question = question if question != weights.keys() else frozenset()
         asks = any(asks for _, asks in found)
         return Analysis(weights, concepts, asked, strangers, question, story, asks)
+
+    def _without_contrasts(self, per_clause: list[tuple[list[str], bool]]) -> list[tuple[list[str], bool]]:
+        """The clauses without the machine where it is said not to hurt beside a clause about something
+        else that does ("squats hurt my back but the leg press is fine"): the message is about that."""
+        elsewhere = self._gate.markers - self.cfg.anchors
+        named = [{t[1:] for t in terms if t.startswith("@")} for terms, _ in per_clause]
+        out = []
+        for i, (terms, asks) in enumerate(per_clause):
+            fine = {t[len(SAID_FINE) :] for t in terms if t.startswith(SAID_FINE)}
+            beside = [*named[max(0, i - 1) : i], *named[i : i + 2]]
+            dropped = {
+                "@" + c
+                for c in fine
+                if any(other & elsewhere and other & self.cfg.pairs.get(c, frozenset()) for other in beside)
+            }
+            out.append(([t for t in terms if t not in dropped and not t.startswith(SAID_FINE)], asks))
+        return out
 
     def _leads(self, terms: Sequence[str]) -> bool:
         """An asking clause leads when it names something specific, the kind of answer it wants ("what
@@ -290,10 +313,11 @@ class Matcher:
     def _off_topic(self, analysis: Analysis, reason: str) -> Match:
         """Abstain; when the message is near what the bot knows (the back, a belt), the nearest answers
         come along so that the reply can say honestly what the bot does know."""
+        elsewhere = reason != NO_SUBJECT
         if not analysis.concepts & self._gate.near_topic:
-            return Match("none", None, 0.0, (), reason, off_topic=True)
+            return Match("none", None, 0.0, (), reason, off_topic=elsewhere)
         near = [c for c in self.rank(analysis) if c.score >= self.cfg.unsure / 2][:MAX_ALTERNATIVES]
-        return Match("none", None, 0.0, tuple(near), reason, partial=bool(near), off_topic=True)
+        return Match("none", None, 0.0, tuple(near), reason, partial=bool(near), off_topic=elsewhere)
 
     def _tie_break(
         self, top: Candidate, near: list[Candidate], ranked: list[Candidate], story: bool = False

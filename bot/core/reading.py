@@ -20,13 +20,21 @@ LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often 
 NEGATORS = frozenset({"no", "not", "never", "without", "zero", "nothing"})
 # ...and so is one a few of these words further on: "not because of pain", "without any pain"
 NEGATION_CARRIERS = frozenset({"because", "of", "from", "any", "real", "the", "a"})
+# ...and one listed after a denied one: "no numbness or tingling"
+LIST_JOINERS = frozenset({"or", "nor"})
 # a thing said to be fine is not what a message is about ("my hips feel fine", "knees are totally ok")
 FINE = frozenset({"fine", "ok", "okay", "alright", "good", "great", "healthy", "perfect"})
+# ...and the machine said not to hurt, beside what does ("squats hurt but the leg press doesnt")
+FINE_BESIDE = FINE | {"doesnt", "dont", "isnt", "never"}
+SAID_FINE = "fine:"  # the term that marks a concept of `contrasts` said to be fine
 _LINKING = frozenset(
     """is are was were feel feels felt feeling seem seems seemed look looks be been have has totally
     completely perfectly absolutely pretty really all both still actually honestly always so very super
     quite kinda gets getting got get""".split()
 )
+
+# words that say something was tried ("already tried lighter weight"), as the matcher's terms
+TRIED = frozenset({"tried", "try", "trying", "already"})
 
 # "down my left leg" is "down my leg": which side says nothing about what it is, and phrases name no side
 SIDES = frozenset({"left", "right"})
@@ -56,23 +64,48 @@ def without_sides(words: Sequence[str]) -> list[str]:
     return [w for w, nxt in zip(words, following, strict=True) if not (w in SIDES and nxt in SIDED)]
 
 
+Phrase = tuple[str, ...]
+
+# words that stress or soften and change nothing inside a phrase: "my butt still lifts" is "butt lifts",
+# "when should i actually worry" is "when should i worry"
+FILLERS = frozenset(
+    """still really actually totally kinda sorta literally basically always also just even sometimes
+    usually""".split()
+)
+
+
+def span(words: Sequence[str], i: int, phrase: Phrase, loose: bool = True) -> int:
+    """How many words from `i` on say `phrase`, fillers inside it left out (when `loose`); 0 when they do
+    not say it."""
+    n = len(phrase)
+    if tuple(words[i : i + n]) == phrase:
+        return n
+    if not loose or n == 1 or words[i] != phrase[0]:
+        return 0
+    k, j = 1, i + 1
+    while k < n and j < len(words):
+        if words[j] == phrase[k]:
+            k += 1
+        elif words[j] not in FILLERS:
+            return 0
+        j += 1
+    return j - i if k == n else 0
+
+
 def contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
     """Whether `part` occurs in `phrase` as a run of whole words."""
     n = len(part)
     return any(phrase[i : i + n] == part for i in range(len(phrase) - n + 1))
 
 
-def said_fine(words: Sequence[str], after: int) -> bool:
+def said_fine(words: Sequence[str], after: int, fine: frozenset[str] = FINE) -> bool:
     """Whether the words from `after` on say that what came just before them is fine."""
     for w in words[after : after + 4]:
-        if w in FINE:
+        if w in fine:
             return True
         if w not in _LINKING:
             return False
     return False
-
-
-Phrase = tuple[str, ...]
 
 
 def map_phrases(
@@ -82,37 +115,45 @@ def map_phrases(
     named_inside: Mapping[Phrase, Sequence[str]],
     markers: frozenset[str],
     practices: frozenset[str] = frozenset(),
+    contrasts: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Words as '@concept' terms, longest phrase first (`by_first`: phrases by their first word, longest
     first); other words stay, stemmed. A concept right after a negator is denied ("no radiating pain"),
     unless it is one of `practices` ("never stretch" names the stretching that is missing); one of
     `markers` said to be fine is dropped ("my knees are fine"); and a word describing what came just
     before it reads as the phrase of the two, either way round ("my back feels tight" is "tight back", "my
-    quads are really sore" is "quads sore")."""
+    quads are really sore" is "quads sore"). One of `contrasts` said to be fine is named and marked so
+    (SAID_FINE): whether that matters depends on the rest of the message."""
     words = without_sides(words)
     out: list[str] = []
     i = 0
     before: Phrase = ()  # the phrase just read, and where it ended
     ended = -1
     denying = False  # a negator came, and only words that carry it since
+    denied = False  # the phrase just read was denied
     while i < len(words):
+        loose = not FILLERS.isdisjoint(words[i + 1 : i + 8])  # a filler could sit inside a phrase here
         for key, concept in by_first.get(words[i], ()):
-            if tuple(words[i : i + len(key)]) == key:
+            if size := span(words, i, key, loose):
                 if before and all(w in _LINKING for w in words[ended:i]):
                     concept = phrases.get((*key, before[-1])) or phrases.get((before[-1], *key), concept)
-                fine = concept in markers and said_fine(words, i + len(key))
+                fine = concept in markers and said_fine(words, i + size)
                 if (not denying or concept in practices) and not fine:
                     out.append("@" + concept)
                     out.extend("@" + c for c in named_inside.get(key, ()))
+                    if concept in contrasts and said_fine(words, i + size, FINE_BESIDE):
+                        out.append(SAID_FINE + concept)
+                denied = denying
                 denying = denying and all(w in NEGATION_CARRIERS for w in key)
-                i += len(key)
+                i += size
                 before, ended = key, i
                 break
         else:
             w = words[i]
             if w not in STOPWORDS and not w.isdigit():
                 out.append(stem(w))
-            denying = w in NEGATORS or (denying and w in NEGATION_CARRIERS)
+            denying = w in NEGATORS or (denying and w in NEGATION_CARRIERS) or (denied and w in LIST_JOINERS)
+            denied = denied and w in LIST_JOINERS
             i += 1
     return out
 
@@ -156,7 +197,10 @@ def weigh(
         # "what else?": what the story names (stretching, planks) was tried and did not help; the question
         # asks for something other than that
         leads = [asks for _, asks in per_clause]
-        tried = {t for terms, asks in per_clause if not asks for t in terms if leads_if([t])}
+        told = [terms for terms, asks in per_clause if not asks]
+        # ...in the clauses that say they tried it, when some do: "my butt still lifts" is what still happens
+        told = [terms for terms in told if not TRIED.isdisjoint(terms)] or told
+        tried = {t for terms in told for t in terms if leads_if([t])}
     n_lead = len({t for (terms, _), lead in zip(per_clause, leads, strict=True) if lead for t in terms})
     n_story = sum(len(terms) for (terms, _), lead in zip(per_clause, leads, strict=True) if not lead)
     if any(leads) and n_story > LONG_STORY_TERMS:

@@ -32,6 +32,8 @@ FLOORS = {
     "ordinary8.yaml": (0.94, 0.97, 0.95),
     "ordinary9.yaml": (0.96, 0.97, 0.97),
     "ordinary10.yaml": (0.90, 0.97, 0.93),
+    "ordinary11.yaml": (0.90, 0.93, 0.92),
+    "ordinary12.yaml": (0.93, 0.95, 0.94),
     "real-lifting.yaml": (0.90, 0.85, 0.85),
     "real-lifting-holdout.yaml": (0.50, 0.60, 0.55),
     "real-qa.yaml": (0.80, 0.85, 0.82),

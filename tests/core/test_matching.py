@@ -607,3 +607,52 @@ def test_near_those_the_leg_press_questions_are_still_answered(
     matcher: Matcher, text: str, wanted: set[str]
 ) -> None:
     assert answered(matcher, text) in wanted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "deadlifts leave my lower back sore but the leg press is totally fine, whats wrong with my deadlift",
+        "the hack squat kills my back but leg press doesnt, why",
+    ],
+)
+def test_the_machine_said_not_to_hurt_beside_a_lift_that_does_is_not_the_question(
+    matcher: Matcher, text: str
+) -> None:
+    assert answered(matcher, text) is None
+
+
+def test_the_machine_said_fine_before_the_back_started_to_hurt_is_still_the_question(
+    matcher: Matcher,
+) -> None:
+    text = "leg press felt fine for a month but now my lower back aches after every set, why"
+    assert answered(matcher, text) == "why-back-hurts"
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        (
+            "no numbness or tingling at all, just a dull ache in my lower back after leg press, why",
+            {"why-back-hurts"},
+        ),
+        ("when should i actually worry about lower back pain from the leg press", {"professional-help"}),
+        (
+            "tried lighter weight and a belt already. my butt still lifts off the seat. what else",
+            HAMSTRING | FORM,
+        ),
+    ],
+)
+def test_lists_fillers_and_what_was_tried_are_read_as_meant(
+    matcher: Matcher, text: str, wanted: set[str]
+) -> None:
+    assert answered(matcher, text) in wanted
+
+
+def test_legs_that_go_heavy_when_walking_point_to_the_spinal_canal(matcher: Matcher) -> None:
+    text = "since i started the leg press my legs go heavy and achy when i walk a while, lower back too"
+    assert answered(matcher, text) in NERVE
+
+
+def test_tingling_hands_from_gripping_the_handles_are_not_the_back(matcher: Matcher) -> None:
+    assert answered(matcher, "my hands tingle after leg press from gripping the handles so hard") is None

@@ -324,6 +324,11 @@ def test_ask_json_answers_a_warning_sign_with_what_the_urgent_reply_links_to() -
     assert elsewhere["urgent"] and elsewhere["id"] is None  # it warns, but the article has no answer
 
 
+def test_ask_json_answers_a_warning_sign_that_names_nothing_else_with_the_urgent_replys_link() -> None:
+    (sign_alone,) = _ask_json("cant feel my bum or between my legs since leg press yesterday, scared")
+    assert sign_alone["urgent"] and sign_alone["id"] == "professional-help"
+
+
 # ----------------------------------------------------------------------------------------- validation
 def _problems(change: Any) -> list[str]:
     data = yaml.safe_load(FAQ.read_text(encoding="utf-8"))
@@ -453,6 +458,7 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
     [
         "bro why does my lower back feel like its been hit by a truck every time i do leg press",
         "what is a slipped disc actually, like what slips",
+        "im scared i slipped a disc on the leg press, my back is locked up",
     ],
 )
 def test_a_simile_or_a_slipped_disc_is_no_accident(text: str) -> None:
