@@ -34,6 +34,8 @@ FLOORS = {
     "ordinary10.yaml": (0.90, 0.97, 0.93),
     "ordinary11.yaml": (0.90, 0.93, 0.92),
     "ordinary12.yaml": (0.93, 0.95, 0.94),
+    "ordinary13.yaml": (0.95, 0.93, 0.95),
+    "ordinary14.yaml": (0.91, 0.95, 0.93),
     "real-lifting.yaml": (0.90, 0.85, 0.85),
     "real-lifting-holdout.yaml": (0.50, 0.60, 0.55),
     "real-qa.yaml": (0.80, 0.85, 0.82),
@@ -42,6 +44,7 @@ FLOORS = {
     "real-more-b.yaml": (0.65, 0.80, 0.76),
     "real-more-c.yaml": (0.20, 0.75, 0.70),
     "real-more-d.yaml": (0.75, 0.70, 0.72),
+    "real-more-e.yaml": (0.60, 0.60, 0.62),
 }
 
 

@@ -656,3 +656,32 @@ def test_legs_that_go_heavy_when_walking_point_to_the_spinal_canal(matcher: Matc
 
 def test_tingling_hands_from_gripping_the_handles_are_not_the_back(matcher: Matcher) -> None:
     assert answered(matcher, "my hands tingle after leg press from gripping the handles so hard") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("does the leg press put pressure on my spinal cord?", {"spinal-stenosis"}),
+        ("what am i stuffing up on the sled, my lower back is cooked after", FORM),
+        ("my back hurts on leg press, would lunges at home do the same job?", ALTERNATIVES),
+        (
+            "how do i know if my lower back pain is serious or just soreness from leg day",
+            {"professional-help"},
+        ),
+    ],
+)
+def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:
+    assert answered(matcher, text) in wanted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hack squat or front squat, which builds bigger quads",
+        "my lower back hurts when i sleep on my stomach",
+        "is the leg press bad for an inguinal hernia",
+        "best lumbar support cushion for the car?",
+    ],
+)
+def test_more_near_misses_are_not_answered(matcher: Matcher, text: str) -> None:
+    assert answered(matcher, text) is None
