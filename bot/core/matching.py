@@ -3,7 +3,8 @@
 Plain fuzzy ratios against the article do badly on real messages, so the matcher works in steps:
 normalise -> correct typos against the knowledge base's own words -> map phrases to a few dozen concepts
 -> gate ("is this about the leg press and the lower back at all?") -> rank entries by a rarity-weighted
-cosine -> band (confident / unsure / none) with a margin rule that lets related entries agree.
+cosine (bot/core/ranking.py) -> band (confident / unsure / none) with a margin rule that lets related
+entries agree.
 Everything is built once from the KnowledgeBase; `match` is pure and synchronous.
 """
 
@@ -266,7 +267,7 @@ class Matcher:
         top, rest = ranked[0], tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
         cfg = self.cfg
         general = self._index.general
-        if top.score < cfg.unsure and self._unspecific(analysis) and general is not None:
+        if top.score < cfg.confident and self._unspecific(analysis) and general is not None:
             others = tuple(c for c in ranked if c.entry is not general)[:MAX_ALTERNATIVES]
             return Match("confident", general, max(top.score, cfg.confident), others)
         if top.score < cfg.unsure:
