@@ -37,6 +37,8 @@ REFERENCES = frozenset(
 )
 QUESTION_OPENERS = frozenset("how what which when where who should can could is are do does any".split())
 OPENERS = frozenset({"and", "so", "but", "also", "then", "ok", "okay", "what about", "how about", "what if"})
+# ...and a reply to what the bot just said: "no i dont stretch", "yes it lifts at the bottom"
+OPENERS |= frozenset({"yes", "yeah", "yep", "yup", "no", "nope", "nah", "only"})
 FIX_WORDS = frozenset("fix fixing stop prevent avoid solve help treat cure improve deal sort".split())
 WHY_WORDS = frozenset("why cause causes causing reason reasons come".split())
 MORE_WORDS = frozenset("more details detail elaborate explain expand else continue".split())
@@ -169,8 +171,8 @@ def resolve(kb: KnowledgeBase, matcher: Matcher, text: str, recent: Recent) -> F
     if pick is not None and recent.offered and -len(recent.offered) <= pick < len(recent.offered):
         entry = kb.get(recent.offered[pick])
         return FollowUp(entry, entry, picked=True) if entry is not None else None
-    if not refers_back(words):
-        return None
+    if not refers_back(words) or matcher.elsewhere(text):
+        return None  # not a follow-up, or one about something else ("so my knee hurts too, why?")
     about = next((e for e in map(kb.get, (*recent.shown, *recent.offered)) if e is not None), None)
     if about is None:
         return None

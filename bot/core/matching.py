@@ -226,6 +226,11 @@ class Matcher:
     def _specific(self, terms: Iterable[str]) -> bool:
         return self._index.specific(terms)
 
+    def elsewhere(self, text: str) -> bool:
+        """Whether a message names something an off-topic rule places elsewhere (a knee, deadlifts,
+        protein), whatever it says of the back and the machine."""
+        return self._gate.rule_against(self.analyse(text).concepts - self.cfg.anchors) is not None
+
     def gate(self, concepts: frozenset[str], strangers: int = 0) -> str | None:
         """None when the message is on topic, else the reason it is not (bot/core/gate.py)."""
         return self._gate.reason(concepts, strangers)

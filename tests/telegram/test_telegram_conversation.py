@@ -133,6 +133,21 @@ async def test_each_kind_of_follow_up_is_understood(
     assert reply.startswith("<i>About tight hamstrings:</i>") and answer in reply
 
 
+async def test_a_reply_to_the_overview_is_read_with_it(bot: Harness, dm: Json, alice: Json) -> None:
+    await ask(bot, dm, alice, "my lower back hurts after leg press")
+    reply = await ask(bot, dm, alice, "no i dont stretch")
+    assert reply.startswith("<i>About “Why it hurts”:</i>") and "<b>Fix: stretch your hamstrings</b>" in reply
+
+
+@pytest.mark.parametrize("text", ["so my knee hurts too, why?", "no, how much protein should i eat"])
+async def test_a_follow_up_about_something_else_is_not_read_with_the_last_answer(
+    bot: Harness, dm: Json, alice: Json, text: str
+) -> None:
+    await ask(bot, dm, alice, HAMSTRINGS)
+    reply = await ask(bot, dm, alice, text)
+    assert "About tight hamstrings" not in reply and "<b>" not in reply
+
+
 async def test_didnt_help_after_an_answer_is_about_what_it_suggested(
     bot: Harness, dm: Json, alice: Json
 ) -> None:
