@@ -154,8 +154,9 @@ def test_scores_and_alternatives_are_well_formed(matcher: Matcher) -> None:
 
 def test_unsure_band_offers_candidates(kb: KnowledgeBase) -> None:
     strict = dataclasses.replace(kb, matching=dataclasses.replace(kb.matching, confident=100.0))
-    m = Matcher(strict).match("my lower back hurts on the leg press")
-    assert m.band == "unsure" and m.entry is not None and m.entry.id == "why-back-hurts"
+    m = Matcher(strict).match("tight hamstrings and a sore lower back on the leg press")
+    assert m.band == "unsure" and m.entry is not None and m.entry.id in HAMSTRING
+    assert {c.entry.id for c in m.candidates} >= HAMSTRING
 
 
 def test_the_same_question_gets_the_same_answer(matcher: Matcher) -> None:
