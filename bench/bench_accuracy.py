@@ -50,6 +50,8 @@ DEFAULT_SETS = [
             "ordinary12.yaml",
             "ordinary13.yaml",
             "ordinary14.yaml",
+            "ordinary15.yaml",
+            "ordinary16.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",
