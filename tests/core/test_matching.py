@@ -607,6 +607,8 @@ def test_a_practice_said_to_be_missing_is_named_not_denied(
         "my lower back hurts when i sleep on my stomach",
         "is the leg press bad for an inguinal hernia",
         "best lumbar support cushion for the car?",
+        "is it safe to leg press at 30 weeks pregnant",
+        "the shoulder pads on the leg press dig into my shoulders",
     ],
 )
 def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
@@ -628,6 +630,15 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         (
             "how do i know if my lower back pain is serious or just soreness from leg day",
             {"professional-help"},
+        ),
+        (
+            "my hamstrings are like steel cables and the leg press strains my lower back",
+            HAMSTRING | {"why-back-hurts"},
+        ),
+        ("how do i make my torso sturdier so the leg press stops hurting my lower back", CORE),
+        (
+            "bought a neoprene waist wrap off amazon, worth wearing it on the sled for my back?",
+            {"back-support"},
         ),
     ],
 )
