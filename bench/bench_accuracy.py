@@ -52,6 +52,8 @@ DEFAULT_SETS = [
             "ordinary14.yaml",
             "ordinary15.yaml",
             "ordinary16.yaml",
+            "ordinary17.yaml",
+            "ordinary18.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

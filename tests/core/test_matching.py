@@ -640,6 +640,12 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
             "bought a neoprene waist wrap off amazon, worth wearing it on the sled for my back?",
             {"back-support"},
         ),
+        ("what can i do at home instead if the machine hurts my back", ALTERNATIVES),
+        ("give me the dos and donts for the sled so i stop wrecking my lower back", FORM),
+        (
+            "i only leg press on my days off and my lower back aches after, whats causing it",
+            {"why-back-hurts"},
+        ),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:

@@ -443,6 +443,7 @@ def test_no_red_flags_section_means_no_detection_but_still_an_urgent_message() -
         "my lower back hurts on the bike, i flipped my stem up and it still aches",
         "back sore after leg press, what do yall do for it",
         "my hamstrings feel like rubber bands pulled tight and the leg press tweaks my back",
+        "felt dizzy and a bit sick after a heavy leg press set",
     ],
 )
 def test_a_word_the_bot_knows_is_never_read_as_a_typo_of_a_warning_sign(text: str) -> None:
