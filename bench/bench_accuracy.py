@@ -54,6 +54,8 @@ DEFAULT_SETS = [
             "ordinary16.yaml",
             "ordinary17.yaml",
             "ordinary18.yaml",
+            "ordinary19.yaml",
+            "ordinary20.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

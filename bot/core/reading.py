@@ -18,8 +18,8 @@ MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
 LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often names the condition
 # a concept right after one of these is denied, not named: "no radiating pain", "not serious"
 NEGATORS = frozenset({"no", "not", "never", "without", "zero", "nothing"})
-# ...and so is one a few of these words further on: "not because of pain", "without any pain"
-NEGATION_CARRIERS = frozenset({"because", "of", "from", "any", "real", "the", "a"})
+# ...and so is one a few of these words further on: "not because of pain", "without any pain", "not my back"
+NEGATION_CARRIERS = frozenset({"because", "of", "from", "any", "real", "the", "a", "my"})
 # ...and one listed after a denied one: "no numbness or tingling"
 LIST_JOINERS = frozenset({"or", "nor"})
 # a thing said to be fine is not what a message is about ("my hips feel fine", "knees are totally ok")

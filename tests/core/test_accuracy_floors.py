@@ -40,6 +40,8 @@ FLOORS = {
     "ordinary16.yaml": (0.92, 0.95, 0.94),
     "ordinary17.yaml": (0.95, 0.97, 0.96),
     "ordinary18.yaml": (0.94, 0.97, 0.96),
+    "ordinary19.yaml": (0.94, 0.97, 0.96),
+    "ordinary20.yaml": (0.95, 0.93, 0.95),
     "real-lifting.yaml": (0.90, 0.85, 0.85),
     "real-lifting-holdout.yaml": (0.50, 0.60, 0.55),
     "real-qa.yaml": (0.80, 0.85, 0.82),

@@ -609,6 +609,10 @@ def test_a_practice_said_to_be_missing_is_named_not_denied(
         "best lumbar support cushion for the car?",
         "is it safe to leg press at 30 weeks pregnant",
         "the shoulder pads on the leg press dig into my shoulders",
+        "the leg press hurts my knees, not my back, what do i do",
+        "is the leg press safe for kids, my 13 year old wants to lift",
+        "is it ok to leg press with period cramps in my lower back",
+        "is it normal for my quads to be sore two days after leg press",
     ],
 )
 def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
@@ -646,6 +650,12 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
             "i only leg press on my days off and my lower back aches after, whats causing it",
             {"why-back-hurts"},
         ),
+        ("how do i stop the leg press hurting my lower back", FORM),
+        (
+            "my back pain isnt going away even with rest and a lighter leg press, what next",
+            {"professional-help"},
+        ),
+        ("my back hates the leg press, what do people do in its place", ALTERNATIVES),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:
