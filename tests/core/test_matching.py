@@ -613,6 +613,8 @@ def test_a_practice_said_to_be_missing_is_named_not_denied(
         "is the leg press safe for kids, my 13 year old wants to lift",
         "is it ok to leg press with period cramps in my lower back",
         "is it normal for my quads to be sore two days after leg press",
+        "been hiking every weekend and my lower back gets tight on the climbs, any suggestions",
+        "my lower back feels tight and weak after cricket, how do i fix it",
     ],
 )
 def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
