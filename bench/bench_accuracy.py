@@ -56,6 +56,8 @@ DEFAULT_SETS = [
             "ordinary18.yaml",
             "ordinary19.yaml",
             "ordinary20.yaml",
+            "ordinary21.yaml",
+            "ordinary22.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

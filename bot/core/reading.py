@@ -18,12 +18,18 @@ MIN_STORY_SHARE = 0.3  # ...down to this share of OTHER_SENTENCE_WEIGHT
 LONG_STORY_TERMS = 40  # a story of fewer words keeps its full weight: it often names the condition
 # a concept right after one of these is denied, not named: "no radiating pain", "not serious"
 NEGATORS = frozenset({"no", "not", "never", "without", "zero", "nothing"})
-# ...and so is one a few of these words further on: "not because of pain", "without any pain", "not my back"
-NEGATION_CARRIERS = frozenset({"because", "of", "from", "any", "real", "the", "a", "my"})
+# ...and so is one a few of these words further on: "not because of pain", "without any pain", "not my back",
+# "never on the leg press"
+NEGATION_CARRIERS = frozenset("because of from any real the a my on in during at".split())
 # ...and one listed after a denied one: "no numbness or tingling"
 LIST_JOINERS = frozenset({"or", "nor"})
 # a thing said to be fine is not what a message is about ("my hips feel fine", "knees are totally ok")
 FINE = frozenset({"fine", "ok", "okay", "alright", "good", "great", "healthy", "perfect"})
+# ...and so is the sport or job of a person ("ski instructor", "my climbing coach says"): who, not what about
+PEOPLE = frozenset(
+    """instructor instructors coach coaches teacher teachers trainer trainers player players club team
+    teammate teammates buddy buddies partner""".split()
+)
 # ...and the machine said not to hurt, beside what does ("squats hurt but the leg press doesnt")
 FINE_BESIDE = FINE | {"doesnt", "dont", "isnt", "never"}
 SAID_FINE = "fine:"  # the term that marks a concept of `contrasts` said to be fine
@@ -120,10 +126,11 @@ def map_phrases(
     """Words as '@concept' terms, longest phrase first (`by_first`: phrases by their first word, longest
     first); other words stay, stemmed. A concept right after a negator is denied ("no radiating pain"),
     unless it is one of `practices` ("never stretch" names the stretching that is missing); one of
-    `markers` said to be fine is dropped ("my knees are fine"); and a word describing what came just
-    before it reads as the phrase of the two, either way round ("my back feels tight" is "tight back", "my
-    quads are really sore" is "quads sore"). One of `contrasts` said to be fine is named and marked so
-    (SAID_FINE): whether that matters depends on the rest of the message."""
+    `markers` said to be fine, or naming someone's sport or job, is dropped ("my knees are fine", "ski
+    instructor"); and a word describing what came just before it reads as the phrase of the two, either
+    way round ("my back feels tight" is "tight back", "my quads are really sore" is "quads sore"). One of
+    `contrasts` said to be fine is named and marked so (SAID_FINE): whether that matters depends on the
+    rest of the message."""
     words = without_sides(words)
     out: list[str] = []
     i = 0
@@ -137,7 +144,8 @@ def map_phrases(
             if size := span(words, i, key, loose):
                 if before and all(w in _LINKING for w in words[ended:i]):
                     concept = phrases.get((*key, before[-1])) or phrases.get((before[-1], *key), concept)
-                fine = concept in markers and said_fine(words, i + size)
+                who = i + size < len(words) and words[i + size] in PEOPLE
+                fine = concept in markers and (who or said_fine(words, i + size))
                 if (not denying or concept in practices) and not fine:
                     out.append("@" + concept)
                     out.extend("@" + c for c in named_inside.get(key, ()))

@@ -615,6 +615,8 @@ def test_a_practice_said_to_be_missing_is_named_not_denied(
         "is it normal for my quads to be sore two days after leg press",
         "been hiking every weekend and my lower back gets tight on the climbs, any suggestions",
         "my lower back feels tight and weak after cricket, how do i fix it",
+        "my back hurts on the bike but never on the leg press, why",
+        "would a lifting belt help my back on the erg",
     ],
 )
 def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
@@ -658,6 +660,12 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
             {"professional-help"},
         ),
         ("my back hates the leg press, what do people do in its place", ALTERNATIVES),
+        (
+            "ski instructor here, my tailbone lifts off the seat at the bottom of the leg press",
+            FORM | HAMSTRING,
+        ),
+        ("my climbing coach says 30 secs per stretch, is that right for my hamstrings", STRETCH),
+        ("every single leg day my lower back pays for it and i have no clue why", {"why-back-hurts"}),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:
