@@ -58,6 +58,8 @@ DEFAULT_SETS = [
             "ordinary20.yaml",
             "ordinary21.yaml",
             "ordinary22.yaml",
+            "ordinary23.yaml",
+            "ordinary24.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

@@ -666,6 +666,10 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ),
         ("my climbing coach says 30 secs per stretch, is that right for my hamstrings", STRETCH),
         ("every single leg day my lower back pays for it and i have no clue why", {"why-back-hurts"}),
+        ("why does the leg press make my back sore right above my belt line", {"why-back-hurts"}),
+        ("any way to keep my back from getting sore on the leg press", FORM),
+        ("my back hates the leg press, should i just drop it?", ALTERNATIVES),
+        ("none of us can touch our toes, could that be why our backs hurt on the leg press", HAMSTRING),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:
