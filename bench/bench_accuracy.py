@@ -60,6 +60,8 @@ DEFAULT_SETS = [
             "ordinary22.yaml",
             "ordinary23.yaml",
             "ordinary24.yaml",
+            "ordinary25.yaml",
+            "ordinary26.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

@@ -36,7 +36,8 @@ META_LIMITS = {"description": 512, "short_description": 120}
 META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about", *META_LIMITS}
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
 MATCHING_KEYS = set(
-    "thresholds concepts gate keep_words question_words tie_break_kinds kind_hints practices".split()
+    """thresholds concepts gate keep_words question_words tie_break_kinds kind_hints practices reported
+    reported_unless""".split()
 )
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
 GATE_KEYS = {"subjects", "weak_subjects", "pairs", "anchors", "off_topic"}
@@ -319,12 +320,8 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
 
     tie_kinds = _str_list(raw.get("tie_break_kinds", []))
     if tie_kinds is None or any(k not in KINDS for k in tie_kinds):
-        c.add(
-            ("matching", "tie_break_kinds"),
-            None,
-            "matching.tie_break_kinds",
-            f"a list of: {', '.join(KINDS)}",
-        )
+        kinds_problem = f"a list of: {', '.join(KINDS)}"
+        c.add(("matching", "tie_break_kinds"), None, "matching.tie_break_kinds", kinds_problem)
     hints: dict[str, frozenset[str]] = {}
     raw_hints = _section(raw, ("matching", "kind_hints"), c, "map a concept to entry kinds")
     for name, kinds in raw_hints.items():
@@ -351,6 +348,10 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         keep_words=word_list("keep_words"),
         question_words=word_list("question_words"),
         practices=concept_set(raw.get("practices"), ("matching", "practices"), "matching.practices"),
+        reported=concept_set(raw.get("reported"), ("matching", "reported"), "matching.reported"),
+        reported_unless=concept_set(
+            raw.get("reported_unless"), ("matching", "reported_unless"), "matching.reported_unless"
+        ),
     )
 
 

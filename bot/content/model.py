@@ -95,6 +95,10 @@ class MatchingConfig:
     kind_hints: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     # concepts a negation does not deny: "never stretch", "no core work" name what is missing
     practices: frozenset[str] = frozenset()
+    # concepts a story reports rather than asks for ("my physio says my core is weak, is that why?"): they do
+    # not decide the answer to the question beside it, unless the story names one of `reported_unless`
+    reported: frozenset[str] = frozenset()
+    reported_unless: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

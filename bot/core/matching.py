@@ -19,7 +19,7 @@ from typing import Literal
 from bot.content.model import Entry, KnowledgeBase
 from bot.core.gate import NO_SUBJECT, Gate
 from bot.core.ranking import Candidate, Document, Index
-from bot.core.reading import SAID_FINE, STOPWORDS, clauses, contains, map_phrases, weigh
+from bot.core.reading import REPORTING, SAID_FINE, STOPWORDS, clauses, contains, map_phrases, weigh
 from bot.text import DeletionIndex, base_forms, everyday_words, root, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
@@ -188,8 +188,10 @@ class Matcher:
     def analyse(self, text: str) -> Analysis:
         found = clauses(text, self._question_words)
         vouching = self._gate.vouching
-        per_clause = [(self._concepts_and_words(self._words(s), asks, vouching), asks) for s, asks in found]
+        read = [(self._words(s), asks) for s, asks in found]
+        per_clause = [(self._concepts_and_words(words, asks, vouching), asks) for words, asks in read]
         per_clause = self._without_contrasts(per_clause)
+        per_clause = self._without_reported(per_clause, [not REPORTING.isdisjoint(w) for w, _ in read])
         weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints))
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
@@ -215,6 +217,26 @@ class Matcher:
             }
             out.append(([t for t in terms if t not in dropped and not t.startswith(SAID_FINE)], asks))
         return out
+
+    def _without_reported(
+        self, per_clause: list[tuple[list[str], bool]], reports: list[bool]
+    ) -> list[tuple[list[str], bool]]:
+        """The story without what it reports a professional said, beside a question that asks something
+        else ("my physio says my abs are weak. is that why the leg press hurts?" asks about the abs)."""
+        cfg = self.cfg
+        if not cfg.reported or not any(asks for _, asks in per_clause):
+            return per_clause
+        told = {"@" + c for c in cfg.reported}
+        keep = {"@" + c for c in cfg.reported_unless}
+        return [
+            (
+                [t for t in terms if t not in told]
+                if said and not asks and keep.isdisjoint(terms)
+                else terms,
+                asks,
+            )
+            for (terms, asks), said in zip(per_clause, reports, strict=True)
+        ]
 
     def _leads(self, terms: Sequence[str]) -> bool:
         """An asking clause leads when it names something specific, the kind of answer it wants ("what

@@ -30,6 +30,10 @@ PEOPLE = frozenset(
     """instructor instructors coach coaches teacher teachers trainer trainers player players club team
     teammate teammates buddy buddies partner""".split()
 )
+# words that report what someone said: "my physio says my core is weak" tells what was said, it does not ask
+REPORTING = frozenset(
+    "say says said saying reckon reckons reckoned think thinks thought told tell tells telling".split()
+)
 # ...and the machine said not to hurt, beside what does ("squats hurt but the leg press doesnt")
 FINE_BESIDE = FINE | {"doesnt", "dont", "isnt", "never"}
 SAID_FINE = "fine:"  # the term that marks a concept of `contrasts` said to be fine

@@ -159,12 +159,14 @@ def test_matching_section_is_validated() -> None:
           gate:
             subjects: [back, knees]
           practices: [stretching]
+          reported: [physio]
         """
     )
     joined = "\n".join(problems_of(text))
     assert "unsure must not exceed confident" in joined
     assert "unknown concept 'knees'" in joined
     assert "matching.practices" in joined and "unknown concept 'stretching'" in joined
+    assert "matching.reported" in joined and "unknown concept 'physio'" in joined
 
 
 @pytest.mark.parametrize(

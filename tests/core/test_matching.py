@@ -670,6 +670,19 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ("any way to keep my back from getting sore on the leg press", FORM),
         ("my back hates the leg press, should i just drop it?", ALTERNATIVES),
         ("none of us can touch our toes, could that be why our backs hurt on the leg press", HAMSTRING),
+        (
+            "my physio says my back muscles are weak compared to my legs. does that explain the leg press pain?",
+            CORE,
+        ),
+        (
+            "my doctor said i have a bulging disc, is the leg press ok for me?",
+            {"herniated-disc", "professional-help"},
+        ),
+        ("what happens when the squishy pad between your vertebrae pokes out", {"herniated-disc"}),
+        (
+            "i slouch on the seat when i push the platform away, is that why it aches low down",
+            FORM | {"why-back-hurts"},
+        ),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:
