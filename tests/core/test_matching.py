@@ -671,7 +671,7 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ("my back hates the leg press, should i just drop it?", ALTERNATIVES),
         ("none of us can touch our toes, could that be why our backs hurt on the leg press", HAMSTRING),
         (
-            "my physio says my back muscles are weak compared to my legs. does that explain the leg press pain?",
+            "my physio says my back muscles are weak next to my legs. does that explain the leg press pain?",
             CORE,
         ),
         (
