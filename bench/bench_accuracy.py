@@ -62,6 +62,8 @@ DEFAULT_SETS = [
             "ordinary24.yaml",
             "ordinary25.yaml",
             "ordinary26.yaml",
+            "ordinary27.yaml",
+            "ordinary28.yaml",
             "ordinary-holdout.yaml",
             "real-lifting-holdout.yaml",
             "real-qa-holdout.yaml",

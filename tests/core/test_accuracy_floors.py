@@ -48,6 +48,8 @@ FLOORS = {
     "ordinary24.yaml": (0.96, 0.97, 0.97),
     "ordinary25.yaml": (0.95, 0.97, 0.96),
     "ordinary26.yaml": (0.91, 0.95, 0.93),
+    "ordinary27.yaml": (0.95, 0.97, 0.96),
+    "ordinary28.yaml": (0.97, 0.97, 0.97),
     "real-lifting.yaml": (0.90, 0.85, 0.85),
     "real-lifting-holdout.yaml": (0.50, 0.60, 0.55),
     "real-qa.yaml": (0.80, 0.85, 0.82),

@@ -617,6 +617,7 @@ def test_a_practice_said_to_be_missing_is_named_not_denied(
         "my lower back feels tight and weak after cricket, how do i fix it",
         "my back hurts on the bike but never on the leg press, why",
         "would a lifting belt help my back on the erg",
+        "the leg press hurts my groin",
     ],
 )
 def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
@@ -678,6 +679,9 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
             "my doctor said i have a bulging disc, is the leg press ok for me?",
             {"herniated-disc", "professional-help"},
         ),
+        ("how must i sit in the leg press machine so my back is not hurting", FORM),
+        ("how long should i wait before seeing a physio about leg press back pain", {"professional-help"}),
+        ("keep getting back pain on the leg press no matter what i change, what now", {"professional-help"}),
         ("what happens when the squishy pad between your vertebrae pokes out", {"herniated-disc"}),
         (
             "i slouch on the seat when i push the platform away, is that why it aches low down",
