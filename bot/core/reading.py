@@ -30,13 +30,13 @@ PEOPLE = frozenset(
     """instructor instructors coach coaches teacher teachers trainer trainers player players club team
     teammate teammates buddy buddies partner""".split()
 )
+# ...and the machine said not to hurt, beside what does ("squats hurt but the leg press doesnt")
+FINE_BESIDE = FINE | {"doesnt", "dont", "isnt", "never"}
+SAID_FINE = "fine:"  # the term that marks a concept of `contrasts` said to be fine
 # words that report what someone said: "my physio says my core is weak" tells what was said, it does not ask
 REPORTING = frozenset(
     "say says said saying reckon reckons reckoned think thinks thought told tell tells telling".split()
 )
-# ...and the machine said not to hurt, beside what does ("squats hurt but the leg press doesnt")
-FINE_BESIDE = FINE | {"doesnt", "dont", "isnt", "never"}
-SAID_FINE = "fine:"  # the term that marks a concept of `contrasts` said to be fine
 _LINKING = frozenset(
     """is are was were feel feels felt feeling seem seems seemed look looks be been have has totally
     completely perfectly absolutely pretty really all both still actually honestly always so very super
