@@ -9,6 +9,7 @@ top-1, off-topic abstention, overall and in-scope top-3 for each set.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import yaml
@@ -18,57 +19,17 @@ from bot.content.load import load_knowledge
 from bot.core.dialogue import Dialogue
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+
+
+def _in_number_order(path: Path) -> list[int | str]:
+    """ordinary9 before ordinary10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
 DEFAULT_SETS = [
-    *sorted((ROOT / "tests" / "data").glob("holdout*.yaml")),
-    *(
-        ROOT / "tests" / "data" / name
-        for name in (
-            "labelled.yaml",
-            "chat-realistic.yaml",
-            "off-topic-partial.yaml",
-            "gym-floor.yaml",
-            "forum-stories.yaml",
-            "forum-threads.yaml",
-            "ordinary.yaml",
-            "real-lifting.yaml",
-            "real-qa.yaml",
-            "real-more-a.yaml",
-            "real-more-b.yaml",
-            "real-more-c.yaml",
-            "real-more-d.yaml",
-            "real-more-e.yaml",
-            "ordinary2.yaml",
-            "ordinary3.yaml",
-            "ordinary4.yaml",
-            "ordinary5.yaml",
-            "ordinary6.yaml",
-            "ordinary7.yaml",
-            "ordinary8.yaml",
-            "ordinary9.yaml",
-            "ordinary10.yaml",
-            "ordinary11.yaml",
-            "ordinary12.yaml",
-            "ordinary13.yaml",
-            "ordinary14.yaml",
-            "ordinary15.yaml",
-            "ordinary16.yaml",
-            "ordinary17.yaml",
-            "ordinary18.yaml",
-            "ordinary19.yaml",
-            "ordinary20.yaml",
-            "ordinary21.yaml",
-            "ordinary22.yaml",
-            "ordinary23.yaml",
-            "ordinary24.yaml",
-            "ordinary25.yaml",
-            "ordinary26.yaml",
-            "ordinary27.yaml",
-            "ordinary28.yaml",
-            "ordinary-holdout.yaml",
-            "real-lifting-holdout.yaml",
-            "real-qa-holdout.yaml",
-        )
-    ),
+    # every question set in tests/data (the red_flags sets are of another shape: bench_red_flags.py)
+    *sorted((p for p in DATA.glob("*.yaml") if not p.name.startswith("red_flags")), key=_in_number_order),
     *sorted(
         next((p / "shared" / "eval" for p in ROOT.parents if (p / "shared" / "eval").is_dir()), ROOT).glob(
             "*.yaml"

@@ -36,9 +36,11 @@ REFERENCES = frozenset(
     one above previous""".split()
 )
 QUESTION_OPENERS = frozenset("how what which when where who should can could is are do does any".split())
-OPENERS = frozenset({"and", "so", "but", "also", "then", "ok", "okay", "what about", "how about", "what if"})
-# ...and a reply to what the bot just said: "no i dont stretch", "yes it lifts at the bottom"
-OPENERS |= frozenset({"yes", "yeah", "yep", "yup", "no", "nope", "nah", "only"})
+# words that open a follow-up ("and what about stretching?") or a reply to what the bot just said ("no i
+# dont stretch", "yes it lifts at the bottom")
+OPENERS = frozenset("""and so but also then ok okay yes yeah yep yup no nope nah only""".split()) | frozenset(
+    {"what about", "how about", "what if"}
+)
 FIX_WORDS = frozenset("fix fixing stop prevent avoid solve help treat cure improve deal sort".split())
 WHY_WORDS = frozenset("why cause causes causing reason reasons come".split())
 MORE_WORDS = frozenset("more details detail elaborate explain expand else continue".split())

@@ -204,7 +204,9 @@ class Matcher:
     def _without_contrasts(self, per_clause: list[tuple[list[str], bool]]) -> list[tuple[list[str], bool]]:
         """The clauses without the machine where it is said not to hurt beside a clause about something
         else that does ("squats hurt my back but the leg press is fine"): the message is about that."""
-        elsewhere = self._gate.markers - self.cfg.anchors
+        if not any(t.startswith(SAID_FINE) for terms, _ in per_clause for t in terms):
+            return per_clause  # nearly every message: nothing said to be fine
+        other_things = self._gate.markers - self.cfg.anchors
         named = [{t[1:] for t in terms if t.startswith("@")} for terms, _ in per_clause]
         out = []
         for i, (terms, asks) in enumerate(per_clause):
@@ -213,7 +215,9 @@ class Matcher:
             dropped = {
                 "@" + c
                 for c in fine
-                if any(other & elsewhere and other & self.cfg.pairs.get(c, frozenset()) for other in beside)
+                if any(
+                    other & other_things and other & self.cfg.pairs.get(c, frozenset()) for other in beside
+                )
             }
             out.append(([t for t in terms if t not in dropped and not t.startswith(SAID_FINE)], asks))
         return out
