@@ -38,8 +38,13 @@ REFERENCES = frozenset(
 QUESTION_OPENERS = frozenset("how what which when where who should can could is are do does any".split())
 # words that open a follow-up ("and what about stretching?") or a reply to what the bot just said ("no i
 # dont stretch", "yes it lifts at the bottom")
-OPENERS = frozenset("""and so but also then ok okay yes yeah yep yup no nope nah only""".split()) | frozenset(
-    {"what about", "how about", "what if"}
+OPENERS = frozenset(
+    [
+        *"and so but also then ok okay yes yeah yep yup no nope nah only".split(),
+        "what about",
+        "how about",
+        "what if",
+    ]
 )
 FIX_WORDS = frozenset("fix fixing stop prevent avoid solve help treat cure improve deal sort".split())
 WHY_WORDS = frozenset("why cause causes causing reason reasons come".split())
