@@ -77,6 +77,8 @@ class Matcher:
         for key, concept in sorted(self._phrases.items(), key=lambda kv: -len(kv[0])):
             self._by_first[key[0]].append((key, concept))
         self._question_words = cfg.question_words
+        # the concepts that "else" is part of ("something else", "what else works legs"): asking for another
+        self._other = frozenset(c for k, c in self._phrases.items() if "else" in k)
         self._gate = Gate.from_config(cfg)
         # a phrase that contains the name of the machine also names it ("can I still leg press", "stop doing
         # leg press"): the anchors that can vouch for a message, inside the phrases of on-topic concepts
@@ -192,7 +194,7 @@ class Matcher:
         per_clause = [(self._concepts_and_words(words, asks, vouching), asks) for words, asks in read]
         per_clause = self._without_contrasts(per_clause)
         per_clause = self._without_reported(per_clause, [not REPORTING.isdisjoint(w) for w, _ in read])
-        weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints))
+        weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints), self._other)
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
         question = frozenset(t for terms, asks in per_clause if asks and self._leads(terms) for t in terms)

@@ -40,7 +40,7 @@ REPORTING = frozenset(
 _LINKING = frozenset(
     """is are was were feel feels felt feeling seem seems seemed look looks be been have has totally
     completely perfectly absolutely pretty really all both still actually honestly always so very super
-    quite kinda gets getting got get""".split()
+    quite kinda crazy insanely extremely incredibly gets getting got get""".split()
 )
 
 # words that say something was tried ("already tried lighter weight"), as the matcher's terms
@@ -194,12 +194,15 @@ def weigh(
     per_clause: Sequence[tuple[Sequence[str], bool]],
     leads_if: Callable[[Sequence[str]], bool],
     asking: frozenset[str] = frozenset(),
+    other: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, float], frozenset[str]]:
     """Each term's weight (its heaviest clause) and the concepts of the clauses that lead.
 
     A clause that asks leads when `leads_if` says its terms are enough to go on; "is that why?" points back
     to the story instead, and then every clause counts in full. `asking` concepts (what a question asks
-    for: how often, what to do) count only in a clause that asks, when some clause does."""
+    for: how often, what to do) count only in a clause that asks, when some clause does. `other` concepts
+    mean "something else" themselves: a story that names one ("the leg press is out for me") says what
+    "what else?" asks for, not what was tried."""
     leads = [asks and leads_if(terms) for terms, asks in per_clause]
     # some clauses ask and some do not: only then does a clause's asking say anything about its terms
     some_ask = any(asks for _, asks in per_clause) and not all(asks for _, asks in per_clause)
@@ -212,7 +215,7 @@ def weigh(
         told = [terms for terms, asks in per_clause if not asks]
         # ...in the clauses that say they tried it, when some do: "my butt still lifts" is what still happens
         told = [terms for terms in told if not TRIED.isdisjoint(terms)] or told
-        tried = {t for terms in told for t in terms if leads_if([t])}
+        tried = {t for terms in told for t in terms if leads_if([t]) and t[1:] not in other}
     n_lead = len({t for (terms, _), lead in zip(per_clause, leads, strict=True) if lead for t in terms})
     n_story = sum(len(terms) for (terms, _), lead in zip(per_clause, leads, strict=True) if not lead)
     if any(leads) and n_story > LONG_STORY_TERMS:

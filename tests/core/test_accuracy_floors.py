@@ -50,6 +50,12 @@ FLOORS = {
     "ordinary26.yaml": (0.91, 0.95, 0.93),
     "ordinary27.yaml": (0.95, 0.97, 0.96),
     "ordinary28.yaml": (0.97, 0.97, 0.97),
+    "ordinary29.yaml": (0.94, 0.95, 0.95),
+    "ordinary30.yaml": (0.94, 0.97, 0.96),
+    "ordinary31.yaml": (0.93, 0.95, 0.94),
+    "ordinary32.yaml": (0.93, 0.93, 0.93),
+    "ordinary33.yaml": (0.90, 0.93, 0.92),
+    "ordinary34.yaml": (0.95, 0.90, 0.94),
     "real-lifting.yaml": (0.90, 0.85, 0.85),
     "real-lifting-holdout.yaml": (0.50, 0.60, 0.55),
     "real-qa.yaml": (0.80, 0.85, 0.82),
@@ -59,6 +65,7 @@ FLOORS = {
     "real-more-c.yaml": (0.20, 0.75, 0.70),
     "real-more-d.yaml": (0.75, 0.70, 0.72),
     "real-more-e.yaml": (0.60, 0.60, 0.62),
+    "real-more-f.yaml": (0.35, 0.72, 0.65),
 }
 
 

@@ -576,6 +576,10 @@ def test_chat_corrections_and_shorthand_are_read_as_meant(text: str, words: str)
     [
         "my dog has a bad back and a slipped disc, any exercises for him?",
         "how long should i hold a quad stretch",
+        "planks make my lower back ache, what am i doing wrong",
+        "my glutes are crazy sore two days after leg press",
+        "my thighs are so sore after leg press i can barely sit down",
+        "is sleeping on your stomach bad for your lower back",
         "my back is fine but my butt is really sore after leg press",
     ],
 )
@@ -687,6 +691,18 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
             "i slouch on the seat when i push the platform away, is that why it aches low down",
             FORM | {"why-back-hurts"},
         ),
+        ("the leg press is out for me because of my back. what else can i do?", ALTERNATIVES),
+        ("my legs push fine but my back hurts on the leg dress, why", {"why-back-hurts"}),
+        ("my tail bone keeps curling up at the bottom of the leg press", FORM | {"tight-hamstrings"}),
+        ("i feel a zap that runs from my lower back into my calf after leg press", NERVE),
+        ("my low back feels it instead of my legs on the leg press, why", {"why-back-hurts"}),
+        ("how stiff are the backs of your thighs meant to be to hurt your back on the leg press", HAMSTRING),
+        ("does a velcro thing round my waist help my back on the leg press", {"back-support"}),
+        (
+            "my pelvis tucks under like a dog's tail at the bottom, is that bad for my lower back",
+            FORM | {"tight-hamstrings"},
+        ),
+        ("lying on my back with my leg up the door frame, how many seconds should i stay like that", STRETCH),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:

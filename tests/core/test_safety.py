@@ -121,6 +121,8 @@ def test_each_signs_examples_are_caught_as_that_sign(sign: str) -> None:
         ("numbbness in my groin", "saddle-numbness"),
         ("no feeling down there when i wipe", "saddle-numbness"),
         ("my bum and inner thighs went numb after the sled", "saddle-numbness"),
+        ("the part you sit on has felt numb since my back went", "saddle-numbness"),
+        ("since the sled my sitting bones feel numb, like at the dentist", "saddle-numbness"),
         ("pins and needles in my left calf after every set", "numbness"),
         ("i dont feel the urge to pee any more since my back went", "bladder-bowel"),
         ("couldnt make it to the toilet in time since the injury", "bladder-bowel"),
@@ -142,6 +144,7 @@ def test_each_signs_examples_are_caught_as_that_sign(sign: str) -> None:
         ("chills and back pain all weekend", "fever-weight-loss"),
         ("lost 6 kg in a month for no reason", "fever-weight-loss"),
         ("my back pain keeps me awake", "night-rest-pain"),
+        ("been waking in the night with my lower back for weeks", "night-rest-pain"),
         ("it aches lying in bed", "night-rest-pain"),
     ],
 )
@@ -461,6 +464,10 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
         "bro why does my lower back feel like its been hit by a truck every time i do leg press",
         "what is a slipped disc actually, like what slips",
         "im scared i slipped a disc on the leg press, my back is locked up",
+        "i think my disc slipped on the leg press, it hurts to bend",
+        "when a disk has slipped does it go back in by itself",
+        "sick of the jumble of advice about my lower back",
+        "after a fumble with the plates my back is a bit sore",
     ],
 )
 def test_a_simile_or_a_slipped_disc_is_no_accident(text: str) -> None:
