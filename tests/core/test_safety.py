@@ -145,6 +145,7 @@ def test_each_signs_examples_are_caught_as_that_sign(sign: str) -> None:
         ("lost 6 kg in a month for no reason", "fever-weight-loss"),
         ("my back pain keeps me awake", "night-rest-pain"),
         ("been waking in the night with my lower back for weeks", "night-rest-pain"),
+        ("my back went on the sled and now i dont know when i need to go anymore", "bladder-bowel"),
         ("it aches lying in bed", "night-rest-pain"),
     ],
 )
