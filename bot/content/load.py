@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from bot.content.model import KINDS, Entry, GateRule, KnowledgeBase, MatchingConfig, Meta
+from bot.content.gate_rules import parse_long_story, parse_off_topic, unknown_entries
+from bot.content.model import KINDS, Entry, KnowledgeBase, MatchingConfig, Meta
 from bot.content.problems import (
     CONCEPT_RE,
     DUPLICATE,
@@ -37,11 +38,10 @@ META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about", *M
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
 MATCHING_KEYS = set(
     """thresholds concepts gate keep_words question_words tie_break_kinds kind_hints practices reported
-    reported_unless""".split()
+    reported_unless long_story""".split()
 )
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
 GATE_KEYS = {"subjects", "weak_subjects", "pairs", "anchors", "off_topic"}
-GATE_RULE_KEYS = {"concepts", "with", "unless", "unless_together", "name", "only_asked"}
 
 
 # ----------------------------------------------------------------------------------------- line numbers
@@ -275,42 +275,12 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         if name not in concepts:
             c.add(p, None, fld, f"unknown concept {name!r} (define it under matching.concepts)")
         pairs[str(name)] = concept_set(companions, p, fld)
-    rules = []
-    raw_rules = gate.get("off_topic", []) or []
-    if not isinstance(raw_rules, list):
-        c.add(("matching", "gate", "off_topic"), None, "matching.gate.off_topic", "must be a list of rules")
-        raw_rules = []
-    for k, r in enumerate(raw_rules):
-        p = ("matching", "gate", "off_topic", k)
-        fld = f"matching.gate.off_topic[{k}]"
-        if not isinstance(r, dict) or "concepts" not in r:
-            c.add(p, None, fld, "a rule needs 'concepts' (and optionally 'unless', 'name')")
-            continue
-        for key in sorted(set(r) - GATE_RULE_KEYS):
-            c.add((*p, key), None, f"{fld}.{key}", "unknown key")
-        only_asked = r.get("only_asked", False)
-        if not isinstance(only_asked, bool):
-            c.add((*p, "only_asked"), None, f"{fld}.only_asked", "must be true or false")
-            only_asked = False
-        together = r.get("unless_together") or []
-        if not isinstance(together, list) or not all(isinstance(g, list) and g for g in together):
-            problem = "must be a list of lists of concepts"
-            c.add((*p, "unless_together"), None, f"{fld}.unless_together", problem)
-            together = []
-        groups = tuple(
-            concept_set(g, (*p, "unless_together", j), f"{fld}.unless_together[{j}]")
-            for j, g in enumerate(together)
-        )
-        rules.append(
-            GateRule(
-                name=str(r.get("name", f"rule {k + 1}")),
-                concepts=concept_set(r.get("concepts"), (*p, "concepts"), f"{fld}.concepts"),
-                unless=concept_set(r.get("unless"), (*p, "unless"), f"{fld}.unless"),
-                with_all=concept_set(r.get("with"), (*p, "with"), f"{fld}.with"),
-                only_asked=only_asked,
-                unless_together=groups,
-            )
-        )
+
+    def add(path: tuple[Any, ...], fld: str, message: str) -> None:
+        c.add(path, None, fld, message)
+
+    rules = parse_off_topic(gate.get("off_topic", []) or [], concept_set, add)
+    long_story = parse_long_story(raw.get("long_story"), concept_set, add)
 
     def word_list(key: str) -> frozenset[str]:
         words = _str_list(raw.get(key, []))
@@ -344,7 +314,7 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         weak_subjects=weak,
         anchors=anchors,
         pairs=MappingProxyType(pairs),
-        off_topic=tuple(rules),
+        off_topic=rules,
         keep_words=word_list("keep_words"),
         question_words=word_list("question_words"),
         practices=concept_set(raw.get("practices"), ("matching", "practices"), "matching.practices"),
@@ -352,6 +322,7 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         reported_unless=concept_set(
             raw.get("reported_unless"), ("matching", "reported_unless"), "matching.reported_unless"
         ),
+        long_story=long_story,
     )
 
 
@@ -408,6 +379,7 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
             elif rid == name:
                 c.add(("entries", i, "related", n), name, "related", "an entry cannot relate to itself")
 
+    unknown_entries(matching.long_story, declared, lambda path, fld, msg: c.add(path, None, fld, msg))
     known = frozenset(seen)
     questionnaire = None
     red_flags = None

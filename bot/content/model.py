@@ -77,6 +77,17 @@ class GateRule:
 
 
 @dataclass(frozen=True)
+class LongStory:
+    """A long story of back pain (`words` or more) that names neither the machine nor any of `unless` is
+    about its own activity, a run or a chest day: the `entries` whose advice is about the leg press itself
+    ("see someone if the leg press keeps hurting", "do this instead") do not answer it."""
+
+    words: int
+    unless: frozenset[str]
+    entries: frozenset[str]
+
+
+@dataclass(frozen=True)
 class MatchingConfig:
     """The `matching` section: thresholds, the concept map and the topic gate the matcher works with."""
 
@@ -99,6 +110,7 @@ class MatchingConfig:
     # not decide the answer to the question beside it, unless the story names one of `reported_unless`
     reported: frozenset[str] = frozenset()
     reported_unless: frozenset[str] = frozenset()
+    long_story: LongStory | None = None
 
 
 @dataclass(frozen=True)

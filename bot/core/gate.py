@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.content.model import MatchingConfig
 
 NO_SUBJECT = "no subject"  # the reason for a message that names nothing the article covers
+LONG_STORY = "a long story about something else"  # faq.yaml `long_story`: see Matcher.match
 
 
 @dataclass(frozen=True)

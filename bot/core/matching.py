@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Literal
 
 from bot.content.model import Entry, KnowledgeBase
-from bot.core.gate import NO_SUBJECT, Gate
+from bot.core.gate import LONG_STORY, NO_SUBJECT, Gate
 from bot.core.ranking import Candidate, Document, Index
 from bot.core.reading import REPORTING, SAID_FINE, STOPWORDS, clauses, contains, map_phrases, weigh
 from bot.text import DeletionIndex, base_forms, everyday_words, root, stem, tokens
@@ -297,6 +297,8 @@ class Matcher:
         ranked = self.rank(analysis)
         if not ranked:
             return Match("none", None, 0.0, (), "no known words")
+        if not on_topic and self._long_story_elsewhere(text, analysis, ranked[0].entry):
+            return self._off_topic(analysis, LONG_STORY)
         top, rest = ranked[0], tuple(ranked[1 : 1 + MAX_ALTERNATIVES])
         cfg = self.cfg
         general = self._index.general
@@ -343,6 +345,18 @@ class Matcher:
         if len(known) > MAX_UNSPECIFIC_TERMS or analysis.concepts & self._gate.elsewhere:
             return False
         return len(analysis.concepts & self.cfg.anchors) >= 2 and not self._specific(known)
+
+    def _long_story_elsewhere(self, text: str, analysis: Analysis, best: Entry) -> bool:
+        """A long story that never names the machine (nor a condition the article covers) and whose best
+        answer is advice about the leg press itself ("should I see someone?" after a run): that is the
+        story's own activity's question (faq.yaml `long_story`)."""
+        story = self.cfg.long_story
+        return (
+            story is not None
+            and best.id in story.entries
+            and not analysis.concepts & story.unless
+            and len(tokens(text)) >= story.words
+        )
 
     def _off_topic(self, analysis: Analysis, reason: str) -> Match:
         """Abstain; when the message is near what the bot knows (the back, a belt), the nearest answers

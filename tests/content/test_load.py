@@ -194,6 +194,37 @@ def test_an_off_topic_rule_says_what_its_keys_must_be(line: str, key: str, probl
     assert len(about_it) == 1 and problem in about_it[0]  # once, and saying what is wrong
 
 
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ("{words: many, unless: [back], entries: [second-entry]}", "must be a whole number of words"),
+        ("{words: 30, unless: [knees], entries: [second-entry]}", "unknown concept 'knees'"),
+        ("{words: 30, unless: [back], entries: [third-entry]}", "unknown entry id 'third-entry'"),
+        ("{words: 30, unless: [back], entries: second-entry}", "must be a list of entry ids"),
+        ("{words: 30, unles: [back], entries: [second-entry]}", "unknown key"),
+    ],
+)
+def test_the_long_story_rule_names_what_is_wrong_and_where(section: str, problem: str) -> None:
+    text = MINIMAL + textwrap.dedent(
+        f"""\
+        matching:
+          concepts:
+            back: [lower back]
+          long_story: {section}
+        """
+    )
+    about_it = [p for p in problems_of(text) if "matching.long_story" in p]
+    assert len(about_it) == 1 and problem in about_it[0]  # once, saying what is wrong
+    assert about_it[0].startswith("faq.yaml:21,")  # the line of the long_story section
+
+
+def test_the_long_story_rule_comes_from_the_file() -> None:
+    kb = load_knowledge(FAQ)
+    story = kb.matching.long_story
+    assert story is not None and story.words > 0
+    assert story.entries <= {e.id for e in kb.entries} and "legpress" in story.unless
+
+
 def test_thresholds_come_from_the_file() -> None:
     data = yaml.safe_load(FAQ.read_text(encoding="utf-8"))
     kb = load_knowledge(FAQ)

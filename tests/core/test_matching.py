@@ -759,3 +759,31 @@ def test_legs_that_go_heavy_when_walking_point_to_the_spinal_canal(matcher: Matc
 
 def test_tingling_hands_from_gripping_the_handles_are_not_the_back(matcher: Matcher) -> None:
     assert answered(matcher, "my hands tingle after leg press from gripping the handles so hard") is None
+
+
+MOVING_STORY = (
+    "three weeks ago i hurt my lower back hauling a wardrobe up the stairs with my brother. it got better "
+    "for a few days but now it aches again most evenings, low down on the right side. should i go and see "
+    "someone about it?"
+)
+
+
+def test_a_long_story_about_another_activity_is_not_answered_with_the_machines_advice(
+    matcher: Matcher,
+) -> None:
+    # "see someone if the leg press keeps hurting" is not the answer to a story about moving furniture
+    moving = matcher.match(MOVING_STORY)
+    assert moving.entry is None and moving.off_topic
+    # the same story on the machine is the article's question...
+    on_the_machine = matcher.match(
+        MOVING_STORY.replace("hauling a wardrobe up the stairs with my brother", "on the sled")
+    )
+    assert on_the_machine.entry is not None and on_the_machine.entry.id == "professional-help"
+    # ...and so is one that names what the article covers, whatever the activity
+    nerve = matcher.match(
+        MOVING_STORY.replace("right side.", "right side and now a shooting pain goes down my leg.")
+    )
+    assert nerve.entry is not None and nerve.entry.id in NERVE
+    # a short question is not a story
+    short = matcher.match("my lower back keeps aching, should i go and see someone about it?")
+    assert short.entry is not None and short.entry.id == "professional-help"
