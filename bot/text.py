@@ -70,6 +70,19 @@ def tokens(text: str) -> list[str]:
     return normalise(text).split()
 
 
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<![.!?])\b([A-Z][a-z]+(?:['’][a-z]+)?)\b")
+
+
+def proper_names(text: str) -> frozenset[str]:
+    """Words written as names, with a capital inside a sentence ("ignore Tom", "Mia says"): a name is never a
+    typo of a knowledge-base word ("Tom's" is not "toes"). A message in title case has no names."""
+    found = [m.group(1) for m in _NAME.finditer(text.strip())]
+    words = text.split()
+    if not found or sum(w[:1].isupper() for w in words) > len(words) / 2:
+        return frozenset()
+    return frozenset(t for name in found for t in tokens(name))
+
+
 def stem(word: str) -> str:
     """A deliberately tiny stemmer: plurals only, so that "stretches" and "stretch" meet."""
     if len(word) > 4 and word.endswith("ies"):

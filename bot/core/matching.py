@@ -20,7 +20,7 @@ from bot.content.model import Entry, KnowledgeBase
 from bot.core.gate import LONG_STORY, NO_SUBJECT, Gate
 from bot.core.ranking import Candidate, Document, Index
 from bot.core.reading import REPORTING, SAID_FINE, STOPWORDS, clauses, contains, map_phrases, weigh
-from bot.text import DeletionIndex, base_forms, everyday_words, root, stem, tokens
+from bot.text import DeletionIndex, base_forms, everyday_words, proper_names, root, stem, tokens
 
 Band = Literal["confident", "unsure", "none"]
 
@@ -182,7 +182,8 @@ class Matcher:
         )
 
     def _words(self, text: str) -> list[str]:
-        return [self._correct(w) for w in tokens(text)]
+        named = proper_names(text)
+        return [w if w in named else self._correct(w) for w in tokens(text)]
 
     def _terms_of(self, text: str) -> list[str]:
         return self._concepts_and_words(tokens(text))

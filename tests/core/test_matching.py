@@ -12,7 +12,7 @@ from bot.content.load import load_knowledge
 from bot.content.model import KnowledgeBase
 from bot.core import ranking
 from bot.core.matching import Matcher
-from bot.text import normalise
+from bot.text import normalise, proper_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -572,12 +572,27 @@ def test_chat_corrections_and_shorthand_are_read_as_meant(text: str, words: str)
 
 
 @pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("haha ignore Tom's advice", {"toms"}),
+        ("my coach Gaz says my hips tuck", {"gaz"}),
+        ("Tom says my hips tuck. Why?", set()),  # a capital that starts a sentence
+        ("My Lower Back Hurts On The Leg Press", set()),  # title case is not names
+        ("my PT says so", set()),  # an abbreviation in capitals
+    ],
+)
+def test_a_capital_inside_a_sentence_marks_a_name(text: str, names: set[str]) -> None:
+    assert proper_names(text) == names
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "my dog has a bad back and a slipped disc, any exercises for him?",
         "how long should i hold a quad stretch",
         "planks make my lower back ache, what am i doing wrong",
         "my glutes are crazy sore two days after leg press",
+        "lol ignore Toms, he says that about everything",
         "the back pad of our leg press is torn, who should i report it to",
         "who won the footy last night",
         "my quads are destroyed after leg press, how do i recover",
