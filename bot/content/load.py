@@ -38,7 +38,7 @@ META_KEYS = {"bot_name", "source_title", "source_url", "disclaimer", "about", *M
 ENTRY_KEYS = {"id", "kind", "title", "label", "questions", "answer", "related", "keywords"}
 MATCHING_KEYS = set(
     """thresholds concepts gate keep_words question_words tie_break_kinds kind_hints practices reported
-    reported_unless long_story""".split()
+    reported_unless conditions long_story""".split()
 )
 THRESHOLD_KEYS = {"confident", "unsure", "margin"}
 GATE_KEYS = {"subjects", "weak_subjects", "pairs", "anchors", "off_topic"}
@@ -322,6 +322,7 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         reported_unless=concept_set(
             raw.get("reported_unless"), ("matching", "reported_unless"), "matching.reported_unless"
         ),
+        conditions=concept_set(raw.get("conditions"), ("matching", "conditions"), "matching.conditions"),
         long_story=long_story,
     )
 

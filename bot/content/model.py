@@ -106,6 +106,9 @@ class MatchingConfig:
     kind_hints: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     # concepts a negation does not deny: "never stretch", "no core work" name what is missing
     practices: frozenset[str] = frozenset()
+    # the conditions the article covers: one named anywhere counts in full, not as story ("I have a slipped
+    # disc. is the leg press a no go?")
+    conditions: frozenset[str] = frozenset()
     # concepts a story reports rather than asks for ("my physio says my core is weak, is that why?"): they do
     # not decide the answer to the question beside it, unless the story names one of `reported_unless`
     reported: frozenset[str] = frozenset()

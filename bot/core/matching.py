@@ -195,7 +195,9 @@ class Matcher:
         per_clause = [(self._concepts_and_words(words, asks, vouching), asks) for words, asks in read]
         per_clause = self._without_contrasts(per_clause)
         per_clause = self._without_reported(per_clause, [not REPORTING.isdisjoint(w) for w, _ in read])
-        weights, asked = weigh(per_clause, self._leads, frozenset(self.cfg.kind_hints), self._other)
+        weights, asked = weigh(
+            per_clause, self._leads, frozenset(self.cfg.kind_hints), self._other, self.cfg.conditions
+        )
         concepts = frozenset(t[1:] for t in weights if t.startswith("@"))
         strangers = sum(1 for t in weights if not t.startswith("@") and t not in self._vocab)
         question = frozenset(t for terms, asks in per_clause if asks and self._leads(terms) for t in terms)

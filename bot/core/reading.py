@@ -195,6 +195,7 @@ def weigh(
     leads_if: Callable[[Sequence[str]], bool],
     asking: frozenset[str] = frozenset(),
     other: frozenset[str] = frozenset(),
+    conditions: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, float], frozenset[str]]:
     """Each term's weight (its heaviest clause) and the concepts of the clauses that lead.
 
@@ -202,7 +203,8 @@ def weigh(
     to the story instead, and then every clause counts in full. `asking` concepts (what a question asks
     for: how often, what to do) count only in a clause that asks, when some clause does. `other` concepts
     mean "something else" themselves: a story that names one ("the leg press is out for me") says what
-    "what else?" asks for, not what was tried."""
+    "what else?" asks for, not what was tried. `conditions` count in full wherever they are named: "I have
+    a slipped disc" is what the question after it is about."""
     leads = [asks and leads_if(terms) for terms, asks in per_clause]
     # some clauses ask and some do not: only then does a clause's asking say anything about its terms
     some_ask = any(asks for _, asks in per_clause) and not all(asks for _, asks in per_clause)
@@ -228,7 +230,7 @@ def weigh(
         for t in terms:
             if some_ask and not asks and (t[1:] in asking or t in tried):
                 continue  # "how often" in "I train twice a week" is the person's routine, not a question
-            weights[t] = max(weights.get(t, 0.0), factor)
+            weights[t] = max(weights.get(t, 0.0), 1.0 if t[1:] in conditions else factor)
         if lead:
             asked.update(t[1:] for t in terms if t.startswith("@"))
     return weights, frozenset(asked)

@@ -160,9 +160,11 @@ def test_matching_section_is_validated() -> None:
             subjects: [back, knees]
           practices: [stretching]
           reported: [physio]
+          conditions: [hernia]
         """
     )
     joined = "\n".join(problems_of(text))
+    assert "matching.conditions" in joined and "unknown concept 'hernia'" in joined
     assert "unsure must not exceed confident" in joined
     assert "unknown concept 'knees'" in joined
     assert "matching.practices" in joined and "unknown concept 'stretching'" in joined

@@ -68,7 +68,7 @@ FLOORS = {
     "real-more-b.yaml": (0.65, 0.80, 0.76),
     "real-more-c.yaml": (0.20, 0.75, 0.70),
     "real-more-d.yaml": (0.75, 0.70, 0.72),
-    "real-more-e.yaml": (0.60, 0.60, 0.62),
+    "real-more-e.yaml": (0.50, 0.60, 0.62),
     "real-more-f.yaml": (0.35, 0.72, 0.65),
 }
 

@@ -717,6 +717,14 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ("how stiff are the backs of your thighs meant to be to hurt your back on the leg press", HAMSTRING),
         ("does a velcro thing round my waist help my back on the leg press", {"back-support"}),
         ("what other leg exercises are easy on a sore lower back", ALTERNATIVES),
+        (
+            "ive got a bulging disc. is the leg press off the table now?",
+            {"herniated-disc", "professional-help"},
+        ),
+        (
+            "diagnosed with stenosis last month. should i stay away from the leg press?",
+            {"spinal-stenosis", "professional-help"},
+        ),
         ("any quad exercises that dont load my lower back", ALTERNATIVES),
         (
             "my pelvis tucks under like a dog's tail at the bottom, is that bad for my lower back",
