@@ -79,7 +79,7 @@ Phrase = tuple[str, ...]
 # words that stress or soften and change nothing inside a phrase: "my butt still lifts" is "butt lifts",
 # "when should i actually worry" is "when should i worry"
 FILLERS = frozenset(
-    """still really actually totally kinda sorta literally basically always also just even sometimes
+    """still really actually totally kinda sorta literally basically always also just even sometimes all
     usually""".split()
 )
 

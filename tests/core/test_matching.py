@@ -593,6 +593,8 @@ def test_a_capital_inside_a_sentence_marks_a_name(text: str, names: set[str]) ->
         "planks make my lower back ache, what am i doing wrong",
         "my glutes are crazy sore two days after leg press",
         "lol ignore Toms, he says that about everything",
+        "should i wear a belt for dead lifts",
+        "is a posture corrector worth it for my job",
         "the back pad of our leg press is torn, who should i report it to",
         "who won the footy last night",
         "my quads are destroyed after leg press, how do i recover",
@@ -717,6 +719,9 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ("how stiff are the backs of your thighs meant to be to hurt your back on the leg press", HAMSTRING),
         ("does a velcro thing round my waist help my back on the leg press", {"back-support"}),
         ("what other leg exercises are easy on a sore lower back", ALTERNATIVES),
+        ("how am i supposed to sit on the sled so my back is ok", FORM),
+        ("my lower back goes all round at the bottom of each rep", FORM | {"tight-hamstrings"}),
+        ("do weightbelts help your back on the leg press", {"back-support"}),
         (
             "ive got a bulging disc. is the leg press off the table now?",
             {"herniated-disc", "professional-help"},

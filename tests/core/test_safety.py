@@ -468,6 +468,7 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
         "i think my disc slipped on the leg press, it hurts to bend",
         "when a disk has slipped does it go back in by itself",
         "sick of the jumble of advice about my lower back",
+        "should i see a fizzy oh about my sore lower back",
         "after a fumble with the plates my back is a bit sore",
     ],
 )
