@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.content.model import GateRule, LongStory
 
-RULE_KEYS = {"concepts", "with", "unless", "unless_together", "name", "only_asked"}
+RULE_KEYS = {"concepts", "with", "unless", "unless_together", "name", "only_asked", "about_the_person"}
 LONG_STORY_KEYS = {"words", "unless", "entries"}
 
 Path = tuple[Any, ...]
@@ -35,10 +35,12 @@ def parse_off_topic(raw: Any, concept_set: ConceptSet, add: Add) -> tuple[GateRu
             continue
         for key in sorted(set(r) - RULE_KEYS):
             add((*p, key), f"{fld}.{key}", "unknown key")
-        only_asked = r.get("only_asked", False)
-        if not isinstance(only_asked, bool):
-            add((*p, "only_asked"), f"{fld}.only_asked", "must be true or false")
-            only_asked = False
+        flags = {}
+        for key in ("only_asked", "about_the_person"):
+            flags[key] = r.get(key, False)
+            if not isinstance(flags[key], bool):
+                add((*p, key), f"{fld}.{key}", "must be true or false")
+                flags[key] = False
         together = r.get("unless_together") or []
         if not isinstance(together, list) or not all(isinstance(g, list) and g for g in together):
             add((*p, "unless_together"), f"{fld}.unless_together", "must be a list of lists of concepts")
@@ -53,8 +55,9 @@ def parse_off_topic(raw: Any, concept_set: ConceptSet, add: Add) -> tuple[GateRu
                 concepts=concept_set(r.get("concepts"), (*p, "concepts"), f"{fld}.concepts"),
                 unless=concept_set(r.get("unless"), (*p, "unless"), f"{fld}.unless"),
                 with_all=concept_set(r.get("with"), (*p, "with"), f"{fld}.with"),
-                only_asked=only_asked,
+                only_asked=flags["only_asked"],
                 unless_together=groups,
+                about_the_person=flags["about_the_person"],
             )
         )
     return tuple(rules)

@@ -66,6 +66,9 @@ class GateRule:
     with_all: frozenset[str] = frozenset()
     only_asked: bool = False
     unless_together: tuple[frozenset[str], ...] = ()  # ...nor all of any one of these groups
+    # what it names is about the person (a hip replacement, a pregnancy): off topic even when the question
+    # itself names the machine ("… is the leg press still safe?")
+    about_the_person: bool = False
 
     def applies(self, present: frozenset[str]) -> bool:
         return (

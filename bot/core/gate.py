@@ -24,6 +24,7 @@ class Gate:
     elsewhere: frozenset[str]  # concepts that only ever mark a message as being about something else
     near_topic: frozenset[str]  # anchors and subjects: off topic, but near enough for the nearest answers
     only_asked: frozenset[str] = frozenset()  # concepts of rules that look only at the question asked
+    personal: frozenset[str] = frozenset()  # names of rules about the person, which no question overrides
 
     @classmethod
     def from_config(cls, cfg: MatchingConfig) -> Gate:
@@ -32,7 +33,9 @@ class Gate:
         # an anchor that can itself mark a message off topic (the back: back pain in general) cannot vouch
         # for the story around a question that names it; the other (the leg press) can
         only_asked = frozenset(c for rule in cfg.off_topic if rule.only_asked for c in rule.concepts)
-        return cls(cfg, markers, cfg.anchors - markers, markers - near_topic, near_topic, only_asked)
+        personal = frozenset(rule.name for rule in cfg.off_topic if rule.about_the_person)
+        vouching = cfg.anchors - markers
+        return cls(cfg, markers, vouching, markers - near_topic, near_topic, only_asked, personal)
 
     def reason(self, concepts: frozenset[str], strangers: int = 0) -> str | None:
         """None when the concepts are on topic, else the reason they are not."""
@@ -53,9 +56,12 @@ class Gate:
             concepts -= self.only_asked - asked
         reason = self.reason(concepts, strangers)
         # a question that itself names the leg press is on topic whatever the story around it mentions ("my
-        # quads are growing… does a belt protect my back on the leg press?"); a weak subject, or a question
-        # that names only the back ("I drive for a living, would a belt protect my spine?"), cannot
-        if reason and asked & self.vouching and self.reason(asked, strangers=1) is None:
+        # quads are growing… does a belt protect my back on the leg press?"), unless the story says something
+        # about the person that the question then asks about ("pregnant 20 weeks, is the leg press safe?"); a
+        # weak subject, or a question that names only the back ("I drive for a living, would a belt protect
+        # my spine?"), cannot
+        personal = reason in self.personal
+        if reason and not personal and asked & self.vouching and self.reason(asked, strangers=1) is None:
             return None  # the story mentions something else, but the question itself is on topic
         if not reason and asked & self.elsewhere and not asked & self.companions(concepts):
             # the question itself is about something else ("… should I wear a belt for deadlifts too?"),

@@ -175,6 +175,7 @@ def test_matching_section_is_validated() -> None:
     ("line", "key", "problem"),
     [
         ("only_asked: sometimes", "only_asked", "must be true or false"),
+        ("about_the_person: maybe", "about_the_person", "must be true or false"),
         ("unless_together: [back, [back, knees]]", "unless_together", "must be a list of lists"),
     ],
 )

@@ -469,6 +469,8 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
         "when a disk has slipped does it go back in by itself",
         "sick of the jumble of advice about my lower back",
         "should i see a fizzy oh about my sore lower back",
+        "my back aches after laying bricks all day",
+        "my back gets sore from belaying my partner at the wall",
         "after a fumble with the plates my back is a bit sore",
     ],
 )
