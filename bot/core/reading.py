@@ -33,9 +33,12 @@ PEOPLE = frozenset(
 # ...and the machine said not to hurt, beside what does ("squats hurt but the leg press doesnt")
 FINE_BESIDE = FINE | {"doesnt", "dont", "isnt", "never"}
 SAID_FINE = "fine:"  # the term that marks a concept of `contrasts` said to be fine
-# words that report what someone said: "my physio says my core is weak" tells what was said, it does not ask
+# words that report what someone said or had done: "my physio says my core is weak" and "my physio put the
+# leg press in my plan" tell what happened, they do not ask to see one
 REPORTING = frozenset(
-    "say says said saying reckon reckons reckoned think thinks thought told tell tells telling".split()
+    """say says said saying reckon reckons reckoned think thinks thought told tell tells telling gave give
+    gives put puts prescribed prescribes recommended recommends suggested suggests mentioned wants wanted
+    cleared""".split()
 )
 _LINKING = frozenset(
     """is are was were feel feels felt feeling seem seems seemed look looks be been have has totally

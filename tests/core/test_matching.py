@@ -596,6 +596,7 @@ def test_a_capital_inside_a_sentence_marks_a_name(text: str, names: set[str]) ->
         "should i wear a belt for dead lifts",
         "is a posture corrector worth it for my job",
         "im 20 weeks pregnant. is the leg press still safe for me?",
+        "you mentioned protein earlier, how much should i eat",
         "had a knee replacement in may. how do i do the leg press safely?",
         "gout in my big toe. should i avoid the leg press?",
         "the back pad of our leg press is torn, who should i report it to",
@@ -723,6 +724,13 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ("does a velcro thing round my waist help my back on the leg press", {"back-support"}),
         ("what other leg exercises are easy on a sore lower back", ALTERNATIVES),
         ("how am i supposed to sit on the sled so my back is ok", FORM),
+        ("what was that stretch you told me about?", STRETCH),
+        (
+            "my physio put the leg press in my plan but my lower back aches after it. why would that be",
+            {"why-back-hurts"},
+        ),
+        ("my PT gave me back extensions for home. will they help my back on the leg press?", CORE),
+        ("the bit about shoulders you mentioned, what was it", FORM),
         ("my lower back goes all round at the bottom of each rep", FORM | {"tight-hamstrings"}),
         ("do weightbelts help your back on the leg press", {"back-support"}),
         (
