@@ -178,7 +178,14 @@ class Matcher:
         markers = frozenset() if asks else self._gate.markers
         practices = self.cfg.practices
         return map_phrases(
-            words, self._by_first, self._phrases, self._named_inside, markers, practices, contrasts
+            words,
+            self._by_first,
+            self._phrases,
+            self._named_inside,
+            markers,
+            practices,
+            contrasts,
+            self._gate.near_topic,
         )
 
     def _words(self, text: str) -> list[str]:

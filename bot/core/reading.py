@@ -38,7 +38,7 @@ SAID_FINE = "fine:"  # the term that marks a concept of `contrasts` said to be f
 REPORTING = frozenset(
     """say says said saying reckon reckons reckoned think thinks thought told tell tells telling gave give
     gives put puts prescribed prescribes recommended recommends suggested suggests mentioned wants wanted
-    cleared""".split()
+    cleared calls called""".split()
 )
 _LINKING = frozenset(
     """is are was were feel feels felt feeling seem seems seemed look looks be been have has totally
@@ -129,19 +129,23 @@ def map_phrases(
     markers: frozenset[str],
     practices: frozenset[str] = frozenset(),
     contrasts: frozenset[str] = frozenset(),
+    on_topic: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Words as '@concept' terms, longest phrase first (`by_first`: phrases by their first word, longest
     first); other words stay, stemmed. A concept right after a negator is denied ("no radiating pain"),
     unless it is one of `practices` ("never stretch" names the stretching that is missing); one of
     `markers` said to be fine, or naming someone's sport or job, is dropped ("my knees are fine", "ski
     instructor"); and a word describing what came just before it reads as the phrase of the two, either
-    way round ("my back feels tight" is "tight back", "my quads are really sore" is "quads sore"). One of
+    way round ("my back feels tight" is "tight back", "my quads are really sore" is "quads sore"), but two
+    phrases that are each about the article (`on_topic`) are never read together as something else ("feet
+    flat" is not "flat feet", a condition of the foot). One of
     `contrasts` said to be fine is named and marked so (SAID_FINE): whether that matters depends on the
     rest of the message."""
     words = without_sides(words)
     out: list[str] = []
     i = 0
-    before: Phrase = ()  # the phrase just read, and where it ended
+    before: Phrase = ()  # the phrase just read, its concept, and where it ended
+    before_concept = ""
     ended = -1
     denying = False  # a negator came, and only words that carry it since
     denied = False  # the phrase just read was denied
@@ -150,7 +154,9 @@ def map_phrases(
         for key, concept in by_first.get(words[i], ()):
             if size := span(words, i, key, loose):
                 if before and all(w in _LINKING for w in words[ended:i]):
-                    concept = phrases.get((*key, before[-1])) or phrases.get((before[-1], *key), concept)
+                    joined = phrases.get((*key, before[-1])) or phrases.get((before[-1], *key), concept)
+                    apart = concept in on_topic and before_concept in on_topic and joined not in on_topic
+                    concept = concept if apart else joined
                 who = i + size < len(words) and words[i + size] in PEOPLE
                 fine = concept in markers and (who or said_fine(words, i + size))
                 if (not denying or concept in practices) and not fine:
@@ -161,7 +167,7 @@ def map_phrases(
                 denied = denying
                 denying = denying and all(w in NEGATION_CARRIERS for w in key)
                 i += size
-                before, ended = key, i
+                before, before_concept, ended = key, concept, i
                 break
         else:
             w = words[i]

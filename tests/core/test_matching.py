@@ -725,6 +725,13 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ("what other leg exercises are easy on a sore lower back", ALTERNATIVES),
         ("how am i supposed to sit on the sled so my back is ok", FORM),
         ("what was that stretch you told me about?", STRETCH),
+        ("should my feet be flat on the platform?", FORM),
+        ("bulging disc, it hurts most when my knees come to my chest on the sled", {"herniated-disc"}),
+        ("hamstring stretch with a strap, how long per side?", STRETCH),
+        (
+            "my trainer calls it butt wink. how do i stop my hips rolling up on the sled?",
+            FORM | {"tight-hamstrings"},
+        ),
         (
             "my physio put the leg press in my plan but my lower back aches after it. why would that be",
             {"why-back-hurts"},

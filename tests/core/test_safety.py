@@ -470,6 +470,7 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
         "sick of the jumble of advice about my lower back",
         "should i see a fizzy oh about my sore lower back",
         "my back aches after laying bricks all day",
+        "my glutes are so sore after leg day i cant even sit on the toilet",
         "my back gets sore from belaying my partner at the wall",
         "after a fumble with the plates my back is a bit sore",
     ],
