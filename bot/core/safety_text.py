@@ -33,7 +33,9 @@ _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 # words that soften or stress what they stand in, and change nothing about it: "i cant really feel when i
 # need to pee" says what "i cant feel when i need to pee" says
-_SOFTENERS = frozenset({"really", "actually", "honestly", "truly", "quite", "totally", "kinda", "sorta"})
+_SOFTENERS = frozenset(
+    {"really", "actually", "honestly", "truly", "quite", "totally", "kinda", "sorta", "properly", "fully"}
+)
 
 
 def split_clauses(text: str) -> list[list[str]]:

@@ -146,6 +146,7 @@ def test_each_signs_examples_are_caught_as_that_sign(sign: str) -> None:
         ("my back pain keeps me awake", "night-rest-pain"),
         ("been waking in the night with my lower back for weeks", "night-rest-pain"),
         ("my back went on the sled and now i dont know when i need to go anymore", "bladder-bowel"),
+        ("since the sled i cant properly feel my groin", "saddle-numbness"),
         ("it aches lying in bed", "night-rest-pain"),
     ],
 )
@@ -471,6 +472,7 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
         "should i see a fizzy oh about my sore lower back",
         "my back aches after laying bricks all day",
         "my glutes are so sore after leg day i cant even sit on the toilet",
+        "my achilles hurts when i push through my heels on the leg press",
         "my back gets sore from belaying my partner at the wall",
         "after a fumble with the plates my back is a bit sore",
     ],
