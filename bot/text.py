@@ -74,8 +74,9 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<![.!?])\b([A-Z][a-z]+(?:['’][a-z]+)?
 
 
 def proper_names(text: str) -> frozenset[str]:
-    """Words written as names, with a capital inside a sentence ("ignore Tom", "Mia says"): a name is never a
-    typo of a knowledge-base word ("Tom's" is not "toes"). A message in title case has no names."""
+    """Words written as names, with a capital inside a sentence ("ignore Tom", "my coach Gaz says"): a name
+    is never a typo of a knowledge-base word ("Tom's" is not "toes"). A capital that starts a sentence is no
+    name, and a message in title case has none."""
     found = [m.group(1) for m in _NAME.finditer(text.strip())]
     words = text.split()
     if not found or sum(w[:1].isupper() for w in words) > len(words) / 2:

@@ -35,7 +35,7 @@ def parse_off_topic(raw: Any, concept_set: ConceptSet, add: Add) -> tuple[GateRu
             continue
         for key in sorted(set(r) - RULE_KEYS):
             add((*p, key), f"{fld}.{key}", "unknown key")
-        flags = {}
+        flags: dict[str, bool] = {}
         for key in ("only_asked", "about_the_person"):
             flags[key] = r.get(key, False)
             if not isinstance(flags[key], bool):

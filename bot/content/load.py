@@ -82,6 +82,10 @@ class _Collector:
     def add(self, path: tuple[Any, ...], entry: str | None, fld: str | None, message: str) -> None:
         self._found.append((path, entry, fld, message))
 
+    def add_field(self, path: tuple[Any, ...], fld: str, message: str) -> None:
+        """A problem with a field that belongs to no entry (the section parsers' `Add`)."""
+        self.add(path, None, fld, message)
+
     @property
     def problems(self) -> list[Problem]:
         if not self._found:
@@ -275,12 +279,8 @@ def _parse_matching(raw: Any, c: _Collector) -> MatchingConfig:
         if name not in concepts:
             c.add(p, None, fld, f"unknown concept {name!r} (define it under matching.concepts)")
         pairs[str(name)] = concept_set(companions, p, fld)
-
-    def add(path: tuple[Any, ...], fld: str, message: str) -> None:
-        c.add(path, None, fld, message)
-
-    rules = parse_off_topic(gate.get("off_topic", []) or [], concept_set, add)
-    long_story = parse_long_story(raw.get("long_story"), concept_set, add)
+    rules = parse_off_topic(gate.get("off_topic", []) or [], concept_set, c.add_field)
+    long_story = parse_long_story(raw.get("long_story"), concept_set, c.add_field)
 
     def word_list(key: str) -> frozenset[str]:
         words = _str_list(raw.get(key, []))
@@ -380,7 +380,7 @@ def parse_knowledge(text: str, file: str = "faq.yaml") -> KnowledgeBase:
             elif rid == name:
                 c.add(("entries", i, "related", n), name, "related", "an entry cannot relate to itself")
 
-    unknown_entries(matching.long_story, declared, lambda path, fld, msg: c.add(path, None, fld, msg))
+    unknown_entries(matching.long_story, declared, c.add_field)
     known = frozenset(seen)
     questionnaire = None
     red_flags = None
