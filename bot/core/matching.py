@@ -190,7 +190,20 @@ class Matcher:
 
     def _words(self, text: str) -> list[str]:
         named = proper_names(text)
-        return [w if w in named else self._correct(w) for w in tokens(text)]
+        return [
+            part for w in tokens(text) for part in ((w,) if w in named else self._split(self._correct(w)))
+        ]
+
+    def _split(self, word: str) -> tuple[str, ...]:
+        """A word the bot does not know that is two it does, run together ("backache", "footplacement"),
+        is read as those two; at least one of them is the knowledge base's own."""
+        if word in self._known or len(word) < 8 or not word.isalpha():
+            return (word,)
+        for i in range(4, len(word) - 3):
+            first, second = word[:i], word[i:]
+            if {first, second} <= self._known and (first in self._kb_words or second in self._kb_words):
+                return first, second
+        return (word,)
 
     def _terms_of(self, text: str) -> list[str]:
         return self._concepts_and_words(tokens(text))

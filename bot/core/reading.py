@@ -48,6 +48,8 @@ _LINKING = frozenset(
 
 # words that say something was tried ("already tried lighter weight"), as the matcher's terms
 TRIED = frozenset({"tried", "try", "trying", "already"})
+# ...but "anything else I'm missing?" after a list asks to complete it, not for something other than it
+COMPLETING = frozenset({"missing", "miss", "forgetting", "forget", "forgot", "overlooking", "overlook"})
 
 # "down my left leg" is "down my leg": which side says nothing about what it is, and phrases name no side
 SIDES = frozenset({"left", "right"})
@@ -219,7 +221,9 @@ def weigh(
     some_ask = any(asks for _, asks in per_clause) and not all(asks for _, asks in per_clause)
     story = OTHER_SENTENCE_WEIGHT
     tried: set[str] = set()
-    if some_ask and any(asks and "else" in terms for terms, asks in per_clause):
+    if some_ask and any(
+        asks and "else" in terms and COMPLETING.isdisjoint(terms) for terms, asks in per_clause
+    ):
         # "what else?": what the story names (stretching, planks) was tried and did not help; the question
         # asks for something other than that
         leads = [asks for _, asks in per_clause]

@@ -605,6 +605,9 @@ def test_a_capital_inside_a_sentence_marks_a_name(text: str, names: set[str]) ->
         "my thighs are so sore after leg press i can barely sit down",
         "is sleeping on your stomach bad for your lower back",
         "my back is fine but my butt is really sore after leg press",
+        # the 45 lb plate, the 45 degree back extension: not the 45 degree leg press
+        "put the 45 lb plates on and my lower back was pumped, normal?",
+        "which lifting belt should i buy, lever or prong?",
     ],
 )
 def test_near_misses_of_other_kinds_are_not_answered(matcher: Matcher, text: str) -> None:
@@ -754,6 +757,18 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
             FORM | {"tight-hamstrings"},
         ),
         ("lying on my back with my leg up the door frame, how many seconds should i stay like that", STRETCH),
+        # two words run together are read as the two words
+        ("what gives me such a backache after the sled", {"why-back-hurts"}),
+        # "what does that mean?" after a story asks why it happens
+        (
+            "my lower back started to ache halfway through my leg press set, what does that mean",
+            {"why-back-hurts"},
+        ),
+        # "anything else I'm missing?" after a list of cues asks to complete the list
+        ("back flat on the pad, shoulders down, feet flat... anything else I'm missing on leg press?", FORM),
+        ("my bum comes off seat on the leg press", FORM | {"tight-hamstrings"}),
+        ("the 45 leaves my low back sore, why would that be", {"why-back-hurts"}),
+        ("is a lifting belt for the leg press worth buying?", {"back-support"}),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:
