@@ -112,9 +112,14 @@ def root(word: str) -> str:
 
 
 def base_forms(word: str) -> tuple[str, ...]:
-    """What a regular past or -ing form may be made from: "flipped" -> flip, "raised" -> raise, "carried" ->
-    carry, "hiking" -> hike. Cheap enough to try on every unknown word, unlike rooting a whole word list."""
+    """What a regular past, -ing or -s form may be made from: "flipped" -> flip, "raised" -> raise, "carried"
+    -> carry, "hiking" -> hike, "reckons" -> reckon. Cheap enough to try on every unknown word, unlike rooting
+    a whole word list."""
     out: list[str] = []
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        out.append(word[:-1])  # reckons, moans
+        if word.endswith("es"):
+            out.append(word[:-2])  # pushes
     for suffix in ("ed", "ing"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
             base = word[: -len(suffix)]
@@ -126,14 +131,31 @@ def base_forms(word: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# words that lead into a sentence without saying what it does: "ok so my PT says…" tells, "so is it my form"
+# asks. "ok" alone may ask ("ok to leg press with a sore back"), so it leads in only before another of these.
+_LEAD_INS = frozenset({"ok", "okay", "so", "well", "um", "uh", "hmm", "right", "alright", "anyway", "and"})
+
+
+def first_word(sentence: str, question_words: frozenset[str]) -> str | None:
+    """The word that says whether a sentence asks: the first one after any lead-in words."""
+    words = tokens(sentence[:60])[:5]
+    i = 0
+    while (
+        i < len(words) - 1
+        and words[i] in _LEAD_INS
+        and (words[i] not in question_words or words[i + 1] in _LEAD_INS)
+    ):
+        i += 1
+    return words[i] if words else None
+
+
 def split_sentences(text: str, question_words: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
     """(sentence, asks) pairs; a sentence asks when it ends with '?' or starts with a question word."""
     out = []
     for part in _CLAUSE_END.split(text):
         part = part.strip()
         if part:
-            first = tokens(part[:40])[:1]
-            out.append((part, part.endswith("?") or bool(first and first[0] in question_words)))
+            out.append((part, part.endswith("?") or first_word(part, question_words) in question_words))
     return out
 
 

@@ -85,6 +85,7 @@ FLOORS = {
     "ordinary61.yaml": (0.97, 0.97, 0.97),
     "ordinary62.yaml": (0.97, 0.97, 0.97),
     "ordinary63.yaml": (0.97, 0.97, 0.97),
+    "ordinary64.yaml": (0.95, 0.97, 0.96),
     "ordinary65.yaml": (0.92, 0.92, 0.92),
     "ordinary66.yaml": (0.95, 0.92, 0.94),
     "real-lifting.yaml": (0.90, 0.85, 0.85),

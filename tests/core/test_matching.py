@@ -769,6 +769,20 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ("my bum comes off seat on the leg press", FORM | {"tight-hamstrings"}),
         ("the 45 leaves my low back sore, why would that be", {"why-back-hurts"}),
         ("is a lifting belt for the leg press worth buying?", {"back-support"}),
+        # "reckons" is "reckon", not a typo of "reasons"; "ok so" leads into a story, not a question
+        ("ok so my PT reckons I arch way too much on the leg press. how do I stop doing that", FORM),
+        (
+            "physio reckons my trunk muscles dont hold me steady when i push on the sled. is that a thing",
+            CORE | {"muscle-imbalances"},
+        ),
+        # strong legs describe the person, not the core the article would strengthen; "proper" can mean "very"
+        (
+            "rower here, my legs are strong but the leg press makes my lower back sore. whats going on",
+            {"why-back-hurts"},
+        ),
+        ("my back is proper knackered after the leg press, any idea why", {"why-back-hurts"}),
+        # "how do I stop it" asks how to prevent it, "should I stop" whether to drop the exercise
+        ("how do I stop the leg press doing my back in", FORM),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:
