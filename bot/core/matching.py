@@ -88,8 +88,15 @@ class Matcher:
         inner_words = {w for k in inner for w in k}
         self._named_inside: dict[tuple[str, ...], tuple[str, ...]] = {}
         for key, concept in self._phrases.items():
-            if len(key) > 1 and concept not in off_topic_concepts and inner_words.intersection(key):
-                named = {self._phrases[k] for k in inner if contains(key, k)} - {concept}
+            if len(key) > 1 and inner_words.intersection(key):
+                # an off-topic phrase names the machine only when it ends in the machine's full name: a
+                # "single leg press" is a leg press, a "sled push" is not
+                named = {
+                    self._phrases[k]
+                    for k in inner
+                    if contains(key, k)
+                    and (concept not in off_topic_concepts or (len(k) > 1 and key[-len(k) :] == k))
+                } - {concept}
                 if named:
                     self._named_inside[key] = tuple(sorted(named))
 

@@ -783,6 +783,9 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ("my back is proper knackered after the leg press, any idea why", {"why-back-hurts"}),
         # "how do I stop it" asks how to prevent it, "should I stop" whether to drop the exercise
         ("how do I stop the leg press doing my back in", FORM),
+        ("should i just stop doin lp, my back hates it", ALTERNATIVES),
+        # "single leg press" names the machine, whatever else it says
+        ("my lower back aches after every single leg press workout, why", {"why-back-hurts"}),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:
