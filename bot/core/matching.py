@@ -117,7 +117,8 @@ class Matcher:
         talk = kb.small_talk.topics if kb.small_talk else ()
         chat_words = {w for topic in talk for phrase in topic.phrases for w in tokens(phrase)}
         self._vocab = frozenset(stem(w) for w in kb_words | chat_words) | kb_words | chat_words
-        self._known = frozenset(kb_words) | everyday_words() | cfg.keep_words | STOPWORDS
+        self._everyday = everyday_words() | cfg.keep_words | STOPWORDS
+        self._known = frozenset(kb_words) | self._everyday
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
         self._kb_words = frozenset(kb_words)
         self._root_index: dict[str, str] | None = None  # built at the first unknown word (see `_forms`)
@@ -161,7 +162,7 @@ class Matcher:
             return word
         if (same := self._forms.get(root(word))) is not None:
             return same
-        if any(base in self._known for base in base_forms(word)):
+        if any(base in self._everyday for base in base_forms(word)):
             return word  # another form of an everyday word: "flipped" is not a typo of "slipped"
         from rapidfuzz import fuzz, process  # loaded with the typo index: at the first unknown word
         from rapidfuzz.distance import OSA

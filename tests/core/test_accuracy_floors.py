@@ -88,6 +88,7 @@ FLOORS = {
     "ordinary64.yaml": (0.95, 0.97, 0.96),
     "ordinary65.yaml": (0.92, 0.92, 0.92),
     "ordinary66.yaml": (0.95, 0.92, 0.94),
+    "ordinary67.yaml": (0.95, 0.97, 0.96),
     "ordinary68.yaml": (0.80, 0.88, 0.85),
     "real-lifting.yaml": (0.90, 0.85, 0.85),
     "real-lifting-holdout.yaml": (0.50, 0.60, 0.55),

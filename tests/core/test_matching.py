@@ -786,6 +786,9 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         ("should i just stop doin lp, my back hates it", ALTERNATIVES),
         # "single leg press" names the machine, whatever else it says
         ("my lower back aches after every single leg press workout, why", {"why-back-hurts"}),
+        # "presing" is a typo of "pressing": only everyday words have forms that are left alone
+        ("why does my back ache after leg presing", {"why-back-hurts"}),
+        ("how should I be sitting on the leg press so my back is ok", FORM),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:

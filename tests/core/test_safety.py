@@ -148,6 +148,7 @@ def test_each_signs_examples_are_caught_as_that_sign(sign: str) -> None:
         ("my back went on the sled and now i dont know when i need to go anymore", "bladder-bowel"),
         ("since the sled i cant properly feel my groin", "saddle-numbness"),
         ("it aches lying in bed", "night-rest-pain"),
+        ("my groin numbs after the sled", "saddle-numbness"),
     ],
 )
 def test_signs_in_other_words(text: str, sign: str) -> None:
