@@ -793,6 +793,9 @@ def test_near_misses_of_the_leg_press_and_the_lower_back_are_not_answered(
         # one leg at a time spares a sore back; asked for the legs alone it is programming (below)
         ("would a single leg press be kinder to my sore lower back", ALTERNATIVES),
         ("should i drop the weight on the sled, my back is sore", ALTERNATIVES),
+        ("how long should i hold a back of thigh stretch", STRETCH),
+        ("how am i meant to sit on the leg press so my back is fine", FORM),
+        ("what about squats with no weight instead, would my back like that more", ALTERNATIVES),
     ],
 )
 def test_more_ways_of_saying_what_the_article_answers(matcher: Matcher, text: str, wanted: set[str]) -> None:
