@@ -116,7 +116,7 @@ def base_forms(word: str) -> tuple[str, ...]:
     -> carry, "hiking" -> hike, "reckons" -> reckon. Cheap enough to try on every unknown word, unlike rooting
     a whole word list."""
     out: list[str] = []
-    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         out.append(word[:-1])  # reckons, moans
         if word.endswith("es"):
             out.append(word[:-2])  # pushes

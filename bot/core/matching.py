@@ -117,10 +117,10 @@ class Matcher:
         talk = kb.small_talk.topics if kb.small_talk else ()
         chat_words = {w for topic in talk for phrase in topic.phrases for w in tokens(phrase)}
         self._vocab = frozenset(stem(w) for w in kb_words | chat_words) | kb_words | chat_words
-        self._everyday = everyday_words() | cfg.keep_words | STOPWORDS
-        self._known = frozenset(kb_words) | self._everyday
-        self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
         self._kb_words = frozenset(kb_words)
+        self._everyday = everyday_words() | cfg.keep_words | STOPWORDS
+        self._known = self._kb_words | self._everyday
+        self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
         self._root_index: dict[str, str] | None = None  # built at the first unknown word (see `_forms`)
 
         # every question (and title, keywords) of an entry is a document of the index

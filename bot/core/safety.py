@@ -71,7 +71,8 @@ class RedFlagDetector:
         """`known`: more words written on purpose (the matcher's vocabulary: "trashed" is not "crashed")."""
         self.rules = rules
         self._vocab = tuple(sorted({w for p in rules.phrases for w in p if len(w) >= 4 and w.isalpha()}))
-        self._known = everyday_words() | known | {w for p in rules.phrases for w in p}
+        self._sign_words = frozenset(w for p in rules.phrases for w in p)
+        self._known = everyday_words() | known | self._sign_words
         self._also_known = known  # ...in any form ("twinging" for "twinge" is not "tingling")
         self._known_roots: frozenset[str] | None = None  # built at the first unknown word
         self._correct = lru_cache(maxsize=CORRECTIONS_KEPT)(self._correct_uncached)
@@ -89,7 +90,10 @@ class RedFlagDetector:
         """A word nobody writes on purpose -> the red-flag word it is one typo away from."""
         if word in self._known or len(word) < 4 or not word.isalpha():
             return word
-        if any(base in self._known for base in base_forms(word)):
+        bases = base_forms(word)
+        if (sign := next((b for b in bases if b in self._sign_words), None)) is not None:
+            return sign  # another form of a red-flag word is that word: "coughs" is "cough"
+        if any(base in self._known for base in bases):
             return word  # another form of an everyday word: "flipped" is not "slipped"
         if self._known_roots is None:
             self._known_roots = frozenset(root(w) for w in self._also_known if w.isalpha())

@@ -37,12 +37,16 @@ _SOFTENERS = frozenset(
     {"really", "actually", "honestly", "truly", "quite", "totally", "kinda", "sorta", "properly", "fully"}
 )
 
+# a sign in someone else is the same sign: "he wet himself" is what "I wet myself" says
+_REFLEXIVES = frozenset({"himself", "herself", "themselves", "themself", "yourself", "ourselves"})
+
 
 def split_clauses(text: str) -> list[list[str]]:
     """A message's clauses as normalised words ("3am" -> "3 am", "sooo" -> "soo"), in one pass.
 
     A clause ends at punctuation and at "but", "however" and "though" (not "even though"); empty
-    clauses are dropped, so "fever, but gone now" is two clauses. Softeners ("really") are left out."""
+    clauses are dropped, so "fever, but gone now" is two clauses. Softeners ("really") are left out, and
+    "himself" or "herself" is "myself"."""
     marked = _CLAUSE_MARK.sub(f" {_BREAK} ", _DIGIT_LETTER.sub(" ", text.translate(_SYMBOLS)))
     out: list[list[str]] = [[]]
     prev = ""
@@ -51,7 +55,7 @@ def split_clauses(text: str) -> list[list[str]]:
             if out[-1]:
                 out.append([])
         elif w not in _SOFTENERS:
-            out[-1].append(w)
+            out[-1].append("myself" if w in _REFLEXIVES else w)
         prev = w
     return out
 

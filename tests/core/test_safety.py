@@ -149,6 +149,10 @@ def test_each_signs_examples_are_caught_as_that_sign(sign: str) -> None:
         ("since the sled i cant properly feel my groin", "saddle-numbness"),
         ("it aches lying in bed", "night-rest-pain"),
         ("my groin numbs after the sled", "saddle-numbness"),
+        # another form of a sign's word is that word; a sign in someone else is the same sign
+        ("my back aches and my bladders not emptying properly", "bladder-bowel"),
+        ("my husband pees himself since the leg press", "bladder-bowel"),
+        ("my back hurts and he wets himself at night now", "bladder-bowel"),
     ],
 )
 def test_signs_in_other_words(text: str, sign: str) -> None:
@@ -476,6 +480,7 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
         "my achilles hurts when i push through my heels on the leg press",
         "my back gets sore from belaying my partner at the wall",
         "after a fumble with the plates my back is a bit sore",
+        "my dad nearly wet himself laughing at my leg press form",
     ],
 )
 def test_a_simile_or_a_slipped_disc_is_no_accident(text: str) -> None:
